@@ -1,0 +1,54 @@
+"""Atomic checkpoints: a killed run never leaves a half-written file under the final name.
+
+``save_checkpoint`` writes to a temporary file in the same directory, flushes it to disk and
+renames it over the target (``os.replace`` is atomic on POSIX and Windows), so the previous
+checkpoint stays intact until the new one is complete.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from neuroplastic.errors import CheckpointError
+
+FORMAT_VERSION = 1
+
+
+def save_checkpoint(path: Path, payload: dict[str, Any]) -> None:
+    """Write ``payload`` (tensors and plain data) atomically to ``path``."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            torch.save({"format": FORMAT_VERSION, **payload}, f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def load_checkpoint(path: Path, expect_signature: str | None = None) -> dict[str, Any]:
+    """Read a checkpoint; a CheckpointError names the file if it is missing, corrupt or foreign."""
+    if not path.is_file():
+        raise CheckpointError(f"no checkpoint at {path}")
+    try:
+        payload: dict[str, Any] = torch.load(path, map_location="cpu", weights_only=False)
+    except Exception as exc:  # torch raises many types for a corrupt file
+        raise CheckpointError(f"checkpoint {path} is unreadable ({exc})") from exc
+    if not isinstance(payload, dict) or payload.get("format") != FORMAT_VERSION:
+        raise CheckpointError(
+            f"checkpoint {path} is not a neuroplastic v{FORMAT_VERSION} checkpoint"
+        )
+    if expect_signature is not None and payload.get("signature") != expect_signature:
+        raise CheckpointError(
+            f"checkpoint {path} belongs to another configuration "
+            f"(signature {payload.get('signature')!r}, expected {expect_signature!r})"
+        )
+    return payload

@@ -1,0 +1,286 @@
+"""The ``neuroplastic`` command line: thin, it parses, calls the library and prints tables."""
+
+from __future__ import annotations
+
+import json
+import signal
+import sys
+from pathlib import Path
+from types import FrameType
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from neuroplastic.data import fetch_mnist, parse_classes
+from neuroplastic.errors import NeuroplasticError, ParameterError
+from neuroplastic.methods import available_methods, default_comparison, get_method
+from neuroplastic.params import describe_model, parse_assignments, split_overrides
+from neuroplastic.report import plot_records, results_table
+from neuroplastic.results import ResultRecord, write_records
+from neuroplastic.runner import Experiment, compare, run_method
+from neuroplastic.store import RunStore
+
+app = typer.Typer(
+    no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False, help=__doc__
+)
+data_app = typer.Typer(no_args_is_help=True, help="Fetch and verify datasets.")
+runs_app = typer.Typer(no_args_is_help=True, help="Inspect the run store.")
+app.add_typer(data_app, name="data")
+app.add_typer(runs_app, name="runs")
+# Piped output (CI logs, files) gets a wide console so the comparison table is never squeezed.
+console = Console(width=None if sys.stdout.isatty() else 200)
+err_console = Console(stderr=True, soft_wrap=True, highlight=False)
+
+DataDir = Annotated[
+    str | None, typer.Option("--data-dir", help="dataset directory (default $NEUROPLASTIC_DATA)")
+]
+StoreOpt = Annotated[
+    str | None, typer.Option("--store", help="store path or URL (default $NEUROPLASTIC_STORE)")
+]
+SetOpt = Annotated[
+    list[str] | None,
+    typer.Option("--set", "-s", help="parameter override key=value (method.key=value)"),
+]
+Quick = Annotated[bool, typer.Option("--quick", help="small subset, at most 3 epochs: seconds")]
+JsonOut = Annotated[Path | None, typer.Option("--json", help="write the result record(s) here")]
+Seed = Annotated[int, typer.Option("--seed", min=0, help="seed of weights and data order")]
+Classes = Annotated[str | None, typer.Option("--classes", help="class subset, e.g. 1,2,6")]
+Hidden = Annotated[str, typer.Option("--hidden", help="hidden widths, e.g. 1000 or 500,100")]
+Device = Annotated[str, typer.Option("--device", help="auto, cpu, cuda, cuda:1")]
+Target = Annotated[
+    float | None,
+    typer.Option("--target-accuracy", help="stop at this validation accuracy"),
+]
+EvalEvery = Annotated[int, typer.Option("--eval-every", min=0, help="evaluate every N samples")]
+Resume = Annotated[bool, typer.Option("--resume", help="continue the last unfinished run")]
+NoProgress = Annotated[bool, typer.Option("--no-progress", help="no progress bar")]
+
+
+def _raise_interrupt(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+def _parse_hidden(text: str) -> list[int]:
+    try:
+        widths = [int(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise ParameterError(f"--hidden expects comma-separated integers (got {text!r})") from None
+    if not widths or any(w < 1 for w in widths):
+        raise ParameterError(f"--hidden widths must be >= 1 (got {text!r})")
+    return widths
+
+
+def _experiment(
+    classes: str | None,
+    hidden: str,
+    seed: int,
+    device: str,
+    quick: bool,
+    target: float | None,
+    eval_every: int,
+    data_dir: str | None,
+    no_progress: bool,
+) -> Experiment:
+    exp = Experiment(
+        classes=parse_classes(classes) if classes else None,
+        hidden=_parse_hidden(hidden),
+        seed=seed,
+        device=device,
+        quick=quick,
+        target_accuracy=target,
+        eval_every=eval_every,
+        data_dir=data_dir,
+        progress=not no_progress and sys.stderr.isatty(),
+    )
+    exp.validate()
+    return exp
+
+
+def _emit(records: list[ResultRecord], json_path: Path | None, plot: Path | None) -> None:
+    console.print(results_table(records))
+    if json_path is not None:
+        write_records(json_path, records)
+        console.print(f"records written to {json_path}")
+    if plot is not None:
+        plot_records(records, plot)
+        console.print(f"plot written to {plot}")
+
+
+@data_app.command("fetch")
+def data_fetch(
+    dataset: Annotated[str, typer.Argument(help="dataset name")] = "mnist",
+    data_dir: DataDir = None,
+    force: Annotated[bool, typer.Option("--force", help="download even if present")] = False,
+) -> None:
+    """Download (if needed) and verify a dataset."""
+    if dataset != "mnist":
+        raise ParameterError(f"unknown dataset {dataset!r}; available: mnist")
+    path = fetch_mnist(data_dir, force=force, progress=console.print)
+    console.print(f"mnist: four files verified in {path}")
+
+
+@app.command("methods")
+def methods_cmd() -> None:
+    """List the methods and their parameters (for --set)."""
+    for name in available_methods():
+        method = get_method(name)
+        table = Table(title=f"{name}: {method.summary}", title_justify="left")
+        for col in ("parameter", "type", "default", "description"):
+            table.add_column(col)
+        for row in describe_model(method.params_model):
+            table.add_row(*row)
+        console.print(table)
+
+
+@app.command("run")
+def run_cmd(
+    method: Annotated[str, typer.Argument(help="method name (see `neuroplastic methods`)")],
+    set_: SetOpt = None,
+    quick: Quick = False,
+    json_path: JsonOut = None,
+    seed: Seed = 0,
+    classes: Classes = None,
+    hidden: Hidden = "1000",
+    device: Device = "auto",
+    target_accuracy: Target = None,
+    eval_every: EvalEvery = 0,
+    resume: Resume = False,
+    data_dir: DataDir = None,
+    store: StoreOpt = None,
+    no_progress: NoProgress = False,
+) -> None:
+    """Train one method and print its result record."""
+    exp = _experiment(
+        classes, hidden, seed, device, quick, target_accuracy, eval_every, data_dir, no_progress
+    )
+    overrides = split_overrides(
+        parse_assignments(set_ or []), {method: get_method(method).params_model}
+    )[method]
+    with RunStore(store) as run_store:
+        record = run_method(method, overrides, exp, run_store, resume=resume, console=console)
+    _emit([record], json_path, None)
+
+
+@app.command("compare")
+def compare_cmd(
+    methods: Annotated[
+        str | None, typer.Option("--methods", help="comma-separated; default: all registered")
+    ] = None,
+    set_: SetOpt = None,
+    quick: Quick = False,
+    json_path: JsonOut = None,
+    plot: Annotated[Path | None, typer.Option("--plot", help="write a PNG plot here")] = None,
+    seed: Seed = 0,
+    classes: Classes = None,
+    hidden: Hidden = "1000",
+    device: Device = "auto",
+    target_accuracy: Target = None,
+    eval_every: EvalEvery = 0,
+    resume: Resume = False,
+    data_dir: DataDir = None,
+    store: StoreOpt = None,
+    no_progress: NoProgress = False,
+) -> None:
+    """Train several methods on the same data and architecture budget; print one table."""
+    names = (
+        [m.strip() for m in methods.split(",") if m.strip()] if methods else default_comparison()
+    )
+    if not names:
+        raise ParameterError("--methods is empty")
+    models = {name: get_method(name).params_model for name in names}
+    overrides = split_overrides(parse_assignments(set_ or []), models)
+    exp = _experiment(
+        classes, hidden, seed, device, quick, target_accuracy, eval_every, data_dir, no_progress
+    )
+    with RunStore(store) as run_store:
+        records = compare(names, overrides, exp, run_store, console=console, resume=resume)
+    _emit(records, json_path, plot)
+
+
+@runs_app.command("list")
+def runs_list(
+    limit: Annotated[int, typer.Option("--limit", min=1)] = 20,
+    method: Annotated[str | None, typer.Option("--method")] = None,
+    status: Annotated[str | None, typer.Option("--status")] = None,
+    store: StoreOpt = None,
+) -> None:
+    """List recent runs, newest first (killed runs show as crashed)."""
+    with RunStore(store) as run_store:
+        runs = run_store.list_runs(limit=limit, method=method, status=status)
+        table = Table(title=f"runs in {run_store.url}")
+        for col in ("id", "method", "dataset", "status", "seed", "device", "started", "test acc"):
+            table.add_column(col)
+        for run in runs:
+            result = run_store.get_result(run.id) or {}
+            acc = result.get("test_accuracy")
+            table.add_row(
+                str(run.id),
+                run.method,
+                run.dataset,
+                run.status,
+                str(run.seed),
+                run.device,
+                run.started_at.strftime("%Y-%m-%d %H:%M:%S"),
+                "-" if acc is None else f"{acc:.2%}",
+            )
+    console.print(table)
+
+
+@runs_app.command("show")
+def runs_show(
+    run_id: Annotated[int, typer.Argument(help="run id (see `neuroplastic runs list`)")],
+    store: StoreOpt = None,
+) -> None:
+    """Show one run: its parameters, status, metrics over time and result record."""
+    with RunStore(store) as run_store:
+        run = run_store.get_run(run_id)
+        result = run_store.get_result(run_id)
+        metrics = run_store.get_metrics(run_id)
+    info: dict[str, Any] = {
+        "id": run.id,
+        "method": run.method,
+        "dataset": run.dataset,
+        "status": run.status,
+        "error": run.error,
+        "seed": run.seed,
+        "device": run.device,
+        "code_version": run.code_version,
+        "started_at": run.started_at.isoformat(),
+        "ended_at": run.ended_at.isoformat() if run.ended_at else None,
+        "checkpoint": run.checkpoint,
+        "params": run.params,
+    }
+    console.print_json(json.dumps(info))
+    if metrics:
+        table = Table(title="metrics over training")
+        names = sorted({m.name for m in metrics})
+        table.add_column("samples")
+        for n in names:
+            table.add_column(n)
+        by_step: dict[int, dict[str, float]] = {}
+        for m in metrics:
+            by_step.setdefault(m.samples_seen, {})[m.name] = m.value
+        for step, values in sorted(by_step.items()):
+            table.add_row(str(step), *(f"{values.get(n, float('nan')):.4g}" for n in names))
+        console.print(table)
+    if result:
+        console.print(results_table([ResultRecord.model_validate(result)], title="result"))
+
+
+def main() -> None:
+    """Entry point: run the CLI, printing library errors as one line and exiting with 2."""
+    signal.signal(signal.SIGTERM, _raise_interrupt)
+    try:
+        app()
+    except NeuroplasticError as exc:
+        err_console.print(f"[red]error:[/red] {exc}")
+        raise SystemExit(2) from None
+    except KeyboardInterrupt:
+        err_console.print("[yellow]interrupted[/yellow]; the run is marked and can be resumed")
+        raise SystemExit(130) from None
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,242 @@
+"""The ledger: the record of every synaptic change, per synapse group and per phase.
+
+Energy model (Li & van Rossum 2020; van Rossum & Pache 2024). For every synapse i
+(biases included) and every applied update t, with Δw the change actually written:
+
+    M_alpha = Σ_i Σ_t |Δw_i(t)|^alpha        (dimensionless, weight units^alpha)
+    M0      = number of non-zero writes      (alpha -> 0)
+    M1      = Σ |Δw|                         (the metabolic cost of both papers)
+    M2      = Σ Δw²
+    M1_min  = Σ_i |w_i(T) − w_i(0)|          (the least M1 that reaches w(T) from w(0))
+    M0_min  = nnz(w(T) − w(0))
+
+Structural events are counted apart: ``created`` (synapses grown; a growth also counts as
+one write of its initial value in M0/M1/M2) and ``pruned`` (synapses removed; the removed
+weight magnitude is kept as ``pruned_abs`` but is not a write: a pruned synapse has already
+paid for its updates).
+
+Only :class:`neuroplastic.synapses.Synapses` reports to the ledger, so the counts are right
+by construction; the test-suite checks them against weight differences.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+from collections.abc import Iterator, Sequence
+from dataclasses import asdict, dataclass, field, fields
+from typing import TYPE_CHECKING, Any
+
+import torch
+
+from neuroplastic.errors import ParameterError
+
+if TYPE_CHECKING:
+    from neuroplastic.synapses import Synapses
+
+
+@dataclass
+class Counts:
+    """Accumulated learning cost of one synapse group in one phase (or a sum of them)."""
+
+    m0: float = 0.0
+    m1: float = 0.0
+    m2: float = 0.0
+    created: int = 0
+    pruned: int = 0
+    pruned_abs: float = 0.0
+    applies: int = 0
+    m_alpha: dict[str, float] = field(default_factory=dict)
+
+    def add(self, other: Counts) -> Counts:
+        """Return the element-wise sum of two counts (``m_alpha`` merged by key)."""
+        merged = dict(self.m_alpha)
+        for key, value in other.m_alpha.items():
+            merged[key] = merged.get(key, 0.0) + value
+        return Counts(
+            m0=self.m0 + other.m0,
+            m1=self.m1 + other.m1,
+            m2=self.m2 + other.m2,
+            created=self.created + other.created,
+            pruned=self.pruned + other.pruned,
+            pruned_abs=self.pruned_abs + other.pruned_abs,
+            applies=self.applies + other.applies,
+            m_alpha=merged,
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain-JSON form."""
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Counts:
+        """Inverse of :meth:`to_dict`."""
+        names = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in names})
+
+
+def alpha_key(alpha: float) -> str:
+    """Key under which M_alpha is stored, e.g. ``'0.5'``."""
+    return f"{alpha:g}"
+
+
+class Ledger:
+    """Counts every weight change, per synapse group (e.g. ``fc1.weight``) and per phase.
+
+    Parameters
+    ----------
+    alphas:
+        Extra exponents for ``M_alpha`` beyond 0, 1 and 2 (which are always counted).
+        Each extra exponent costs one power pass over the weights per update.
+    """
+
+    def __init__(self, alphas: Sequence[float] = ()) -> None:
+        for a in alphas:
+            if not (isinstance(a, int | float) and math.isfinite(a) and a > 0):
+                raise ParameterError(f"Ledger alphas must be finite and > 0 (got {a!r})")
+        self.alphas: tuple[float, ...] = tuple(float(a) for a in alphas)
+        self._phase = "train"
+        self._counts: dict[tuple[str, str], Counts] = {}
+        self._groups: dict[str, Synapses] = {}
+        self._initial: dict[str, torch.Tensor] = {}
+
+    # ------------------------------------------------------------------ phases
+    @property
+    def current_phase(self) -> str:
+        """Name of the phase that new records are charged to."""
+        return self._phase
+
+    @contextlib.contextmanager
+    def phase(self, name: str) -> Iterator[Ledger]:
+        """Charge every record inside the ``with`` block to phase ``name``."""
+        if not name:
+            raise ParameterError("phase name must be a non-empty string")
+        previous, self._phase = self._phase, name
+        try:
+            yield self
+        finally:
+            self._phase = previous
+
+    def set_phase(self, name: str) -> None:
+        """Charge records from now on to phase ``name``."""
+        if not name:
+            raise ParameterError("phase name must be a non-empty string")
+        self._phase = name
+
+    # ---------------------------------------------------------------- registry
+    def register(self, synapses: Synapses) -> None:
+        """Track a synapse group; its current weights become w(0) for M1_min."""
+        name = synapses.name
+        if name in self._groups and self._groups[name] is not synapses:
+            raise ParameterError(f"a synapse group named {name!r} is already in this ledger")
+        self._groups[name] = synapses
+        self._initial[name] = synapses.w.detach().clone()
+
+    @property
+    def groups(self) -> dict[str, Synapses]:
+        """Registered synapse groups by name."""
+        return dict(self._groups)
+
+    def _slot(self, group: str) -> Counts:
+        key = (group, self._phase)
+        slot = self._counts.get(key)
+        if slot is None:
+            slot = self._counts[key] = Counts()
+        return slot
+
+    # ----------------------------------------------------------------- records
+    def record_update(
+        self,
+        group: str,
+        m0: float,
+        m1: float,
+        m2: float,
+        m_alpha: dict[str, float] | None = None,
+    ) -> None:
+        """Add one applied update's statistics (called by ``Synapses.apply``)."""
+        slot = self._slot(group)
+        slot.m0 += m0
+        slot.m1 += m1
+        slot.m2 += m2
+        slot.applies += 1
+        for key, value in (m_alpha or {}).items():
+            slot.m_alpha[key] = slot.m_alpha.get(key, 0.0) + value
+
+    def record_created(self, group: str, n: int, m1: float, m2: float) -> None:
+        """Count ``n`` grown synapses; their initial values are writes (M0 += n)."""
+        slot = self._slot(group)
+        slot.created += n
+        slot.m0 += n
+        slot.m1 += m1
+        slot.m2 += m2
+
+    def record_pruned(self, group: str, n: int, removed_abs: float) -> None:
+        """Count ``n`` removed synapses whose weights summed to ``removed_abs`` in magnitude."""
+        slot = self._slot(group)
+        slot.pruned += n
+        slot.pruned_abs += removed_abs
+
+    # ----------------------------------------------------------------- queries
+    def counts(self, group: str | None = None, phase: str | None = None) -> Counts:
+        """Counts summed over the groups and phases that match (None = all)."""
+        total = Counts()
+        for (g, p), c in self._counts.items():
+            if (group is None or g == group) and (phase is None or p == phase):
+                total = total.add(c)
+        return total
+
+    def phases(self) -> list[str]:
+        """Phases with at least one record, in first-seen order."""
+        seen: dict[str, None] = {}
+        for _, p in self._counts:
+            seen.setdefault(p, None)
+        return list(seen)
+
+    def minimal(self, group: str | None = None) -> tuple[int, float]:
+        """``(M0_min, M1_min)``: nnz and Σ| | of w(T) − w(0) over the matching groups."""
+        m0_min, m1_min = 0, 0.0
+        for name, syn in self._groups.items():
+            if group is not None and name != group:
+                continue
+            diff = syn.w.detach() - self._initial[name].to(syn.w.device)
+            m0_min += int(torch.count_nonzero(diff))
+            m1_min += float(diff.abs().sum(dtype=torch.float64))
+        return m0_min, m1_min
+
+    def summary(self) -> dict[str, Any]:
+        """Totals, per-group and per-phase counts, minimal energies and inefficiencies."""
+        total = self.counts()
+        m0_min, m1_min = self.minimal()
+        per_group: dict[str, Any] = {}
+        for name in self._groups:
+            c = self.counts(group=name)
+            g0, g1 = self.minimal(name)
+            per_group[name] = {**c.to_dict(), "m0_min": g0, "m1_min": g1}
+        return {
+            **total.to_dict(),
+            "m0_min": m0_min,
+            "m1_min": m1_min,
+            "m0_inefficiency": total.m0 / m0_min if m0_min else None,
+            "m1_inefficiency": total.m1 / m1_min if m1_min else None,
+            "per_group": per_group,
+            "per_phase": {p: self.counts(phase=p).to_dict() for p in self.phases()},
+        }
+
+    # ------------------------------------------------------------- persistence
+    def state_dict(self) -> dict[str, Any]:
+        """Everything needed to continue counting after a restart (for checkpoints)."""
+        return {
+            "alphas": list(self.alphas),
+            "phase": self._phase,
+            "counts": [[g, p, c.to_dict()] for (g, p), c in self._counts.items()],
+            "initial": {k: v.cpu() for k, v in self._initial.items()},
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Restore counts and initial weights saved by :meth:`state_dict`."""
+        self.alphas = tuple(float(a) for a in state["alphas"])
+        self._phase = str(state["phase"])
+        self._counts = {(g, p): Counts.from_dict(c) for g, p, c in state["counts"]}
+        for name, tensor in state["initial"].items():
+            device = self._groups[name].w.device if name in self._groups else tensor.device
+            self._initial[name] = tensor.to(device)

@@ -1,0 +1,36 @@
+"""Exceptions raised by neuroplastic.
+
+Every error a user can cause (bad data files, bad parameters, bad shapes, non-finite
+updates, an unreachable store) is one of these, with a message that names the thing
+at fault, so the CLI can print it in one line instead of a traceback.
+"""
+
+from __future__ import annotations
+
+
+class NeuroplasticError(Exception):
+    """Base class of every error neuroplastic raises on purpose."""
+
+
+class DataError(NeuroplasticError):
+    """A dataset file is missing, corrupt, truncated or inconsistent."""
+
+
+class ParameterError(NeuroplasticError, ValueError):
+    """A parameter is unknown or out of its allowed range."""
+
+
+class ShapeError(NeuroplasticError, ValueError):
+    """A tensor has the wrong shape, dtype or device for the operation."""
+
+
+class NonFiniteUpdateError(NeuroplasticError, FloatingPointError):
+    """A proposed weight update contains NaN or infinity; nothing was written."""
+
+
+class StoreError(NeuroplasticError):
+    """The run store cannot be opened or a run cannot be found."""
+
+
+class CheckpointError(NeuroplasticError):
+    """A checkpoint is missing, unreadable or belongs to another run."""

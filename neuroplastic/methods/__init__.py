@@ -1,0 +1,22 @@
+"""Trainable methods. Importing this package registers the built-in ones."""
+
+from neuroplastic.methods import backprop, random_projection  # noqa: F401  (registration)
+from neuroplastic.methods.base import BuildContext, Learner, TrainingParams
+from neuroplastic.methods.registry import (
+    Method,
+    available_methods,
+    default_comparison,
+    get_method,
+    register_method,
+)
+
+__all__ = [
+    "BuildContext",
+    "Learner",
+    "Method",
+    "TrainingParams",
+    "available_methods",
+    "default_comparison",
+    "get_method",
+    "register_method",
+]

@@ -1,0 +1,107 @@
+"""Backpropagation baseline: an MLP trained by SGD or Adam, every step written through Synapses.
+
+Loss: cross-entropy on the logits, or MSE ``mean((y − onehot)²)`` on linear outputs.
+The optimizer step ``Δw = −lr · d`` (see :mod:`neuroplastic.rules.optimizers`) is applied by
+``Synapses.apply``, so the ledger counts exactly what the optimizer writes.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+import torch
+import torch.nn.functional as F
+from pydantic import Field
+from torch import Tensor
+
+from neuroplastic.methods.base import BuildContext, Learner, TrainingParams, one_hot
+from neuroplastic.methods.registry import register_method
+from neuroplastic.models.mlp import MLP
+from neuroplastic.rules.optimizers import AdamParams, Optimizer, SGDParams
+from neuroplastic.synapses import Synapses
+
+
+class BackpropParams(TrainingParams):
+    """Backprop on an MLP with the comparison's hidden widths."""
+
+    epochs: int = Field(20, ge=1, le=10_000, description="passes over the training set")
+    optimizer: Literal["sgd", "adam"] = Field("adam", description="sgd or adam")
+    lr: float = Field(1e-3, gt=0, le=10, description="learning rate per batch")
+    momentum: float = Field(0.0, ge=0, lt=1, description="SGD momentum (sgd only)")
+    weight_decay: float = Field(0.0, ge=0, le=1, description="L2 coefficient")
+    loss: Literal["cross_entropy", "mse"] = Field("cross_entropy", description="training loss")
+    activation: Literal["relu", "leaky_relu", "sigmoid", "tanh"] = Field(
+        "relu", description="hidden-unit nonlinearity"
+    )
+    init_std: float | None = Field(
+        None, gt=0, le=10, description="N(0, std) initial weights; None = PyTorch's default"
+    )
+
+    def make_optimizer(self) -> Optimizer:
+        """The optimizer these parameters describe."""
+        if self.optimizer == "sgd":
+            return Optimizer(
+                "sgd",
+                SGDParams(lr=self.lr, momentum=self.momentum, weight_decay=self.weight_decay),
+            )
+        return Optimizer("adam", AdamParams(lr=self.lr, weight_decay=self.weight_decay))
+
+
+class BackpropLearner(Learner):
+    """MLP trained end to end by backpropagation."""
+
+    def __init__(self, ctx: BuildContext, p: BackpropParams) -> None:
+        super().__init__()
+        self.ledger = ctx.ledger
+        self.params = p
+        self.n_classes = ctx.n_classes
+        self.model = MLP(
+            [ctx.n_features, *ctx.hidden, ctx.n_classes],
+            ledger=ctx.ledger,
+            activation_name=p.activation,
+            init_std=p.init_std,
+            generator=ctx.generator,
+            requires_grad=True,
+        )
+        self.optimizer = p.make_optimizer()
+        self._synapses = self.model.synapses()
+
+    def loss(self, out: Tensor, y: Tensor) -> Tensor:
+        """The training loss of outputs ``out`` for labels ``y``."""
+        if self.params.loss == "mse":
+            return F.mse_loss(out, one_hot(y, self.n_classes, out.dtype))
+        return F.cross_entropy(out, y)
+
+    def train_step(self, x: Tensor, y: Tensor) -> None:
+        weights = [s.w for s in self._synapses]
+        grads = torch.autograd.grad(self.loss(self.model(x), y), weights)
+        lr = self.optimizer.lr
+        for syn, grad in zip(self._synapses, grads, strict=True):
+            syn.apply(self.optimizer.direction(syn.name, grad, syn.w.detach()), alpha=-lr)
+
+    @torch.no_grad()
+    def predict(self, x: Tensor) -> Tensor:
+        return self.model(x)
+
+    def synapses(self) -> list[Synapses]:
+        return self._synapses
+
+    @property
+    def architecture(self) -> str:
+        return self.model.architecture
+
+    @property
+    def inference_model(self) -> torch.nn.Module:
+        return self.model
+
+    def learner_state(self) -> dict[str, Any]:
+        return self.optimizer.state_dict()
+
+    def load_learner_state(self, state: dict[str, Any]) -> None:
+        self.optimizer.load_state_dict(state)
+
+
+@register_method("backprop", BackpropParams, "MLP trained by backpropagation (SGD or Adam)")
+def build_backprop(ctx: BuildContext, p: BackpropParams) -> Learner:
+    """Build the backprop baseline."""
+    return BackpropLearner(ctx, p)

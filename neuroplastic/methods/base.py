@@ -1,0 +1,88 @@
+"""What every trainable method provides: a parameter model, a builder and a :class:`Learner`.
+
+A learner owns its model (built from ``Synapses``), proposes updates in :meth:`Learner.train_step`
+and writes them only through ``Synapses.apply`` / ``prune`` / ``grow``. The training loop
+(:mod:`neuroplastic.train`) is the same for every learner.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from pydantic import BaseModel, ConfigDict, Field
+from torch import Tensor, nn
+
+from neuroplastic.energy.ledger import Ledger
+from neuroplastic.synapses import Synapses
+
+
+class TrainingParams(BaseModel):
+    """Parameters every method has: how long and in what batches it trains."""
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+    epochs: int = Field(10, ge=1, le=10_000, description="passes over the training set")
+    batch_size: int = Field(100, ge=1, le=100_000, description="samples per update")
+
+
+@dataclass
+class BuildContext:
+    """What a builder needs to know about the task; the same for every method in a comparison."""
+
+    n_features: int
+    n_classes: int
+    hidden: tuple[int, ...]
+    ledger: Ledger
+    generator: torch.Generator
+    device: torch.device
+
+
+class Learner(nn.Module, ABC):
+    """A model plus the rule that trains it."""
+
+    ledger: Ledger
+
+    @abstractmethod
+    def train_step(self, x: Tensor, y: Tensor) -> None:
+        """Learn from one batch: x (B, n_features) float, y (B,) int64 class indices."""
+
+    @abstractmethod
+    def predict(self, x: Tensor) -> Tensor:
+        """Class scores (B, n_classes); the argmax is the predicted class."""
+
+    @abstractmethod
+    def synapses(self) -> list[Synapses]:
+        """Every synapse group of the model (each counted in the result record)."""
+
+    @property
+    @abstractmethod
+    def architecture(self) -> str:
+        """Human-readable architecture, e.g. ``'784-1000-10'``."""
+
+    @property
+    def inference_model(self) -> nn.Module:
+        """The module whose forward pass is counted for SynOps (default: the learner)."""
+        return self
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.predict(x)
+
+    def learner_state(self) -> dict[str, Any]:
+        """State beyond weights and masks (e.g. optimizer moments) for checkpoints."""
+        return {}
+
+    def load_learner_state(self, state: dict[str, Any]) -> None:
+        """Restore what :meth:`learner_state` returned."""
+
+    def get_extra_state(self) -> dict[str, Any]:
+        return self.learner_state()
+
+    def set_extra_state(self, state: Any) -> None:
+        self.load_learner_state(state)
+
+
+def one_hot(y: Tensor, n_classes: int, dtype: torch.dtype = torch.float32) -> Tensor:
+    """One-hot targets (B, n_classes) from class indices (B,)."""
+    return nn.functional.one_hot(y, n_classes).to(dtype)

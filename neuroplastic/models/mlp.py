@@ -1,0 +1,67 @@
+"""Multi-layer perceptron made of :class:`~neuroplastic.models.layers.DenseLayer` s."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Sequence
+
+import torch
+from torch import Tensor, nn
+
+from neuroplastic.energy.ledger import Ledger
+from neuroplastic.errors import ParameterError
+from neuroplastic.models.layers import DenseLayer, activation, layer_synapses
+from neuroplastic.synapses import Synapses
+
+
+class MLP(nn.Module):
+    """``sizes = [n_in, h1, ..., n_out]``; hidden layers use ``activation``, the output is linear.
+
+    Layers are named ``fc1``, ``fc2``, ...; each has ``.weight`` and ``.bias`` synapse groups.
+    """
+
+    def __init__(
+        self,
+        sizes: Sequence[int],
+        *,
+        ledger: Ledger | None,
+        activation_name: str = "relu",
+        bias: bool = True,
+        init_std: float | None = None,
+        generator: torch.Generator | None = None,
+        requires_grad: bool = True,
+    ) -> None:
+        super().__init__()
+        if len(sizes) < 2:
+            raise ParameterError(f"an MLP needs at least input and output sizes (got {sizes})")
+        self.sizes = [int(s) for s in sizes]
+        self.act = activation(activation_name)
+        self.layers = nn.ModuleList(
+            DenseLayer(
+                f"fc{i + 1}",
+                n_in,
+                n_out,
+                ledger=ledger,
+                bias=bias,
+                init_std=init_std,
+                generator=generator,
+                requires_grad=requires_grad,
+            )
+            for i, (n_in, n_out) in enumerate(itertools.pairwise(self.sizes))
+        )
+
+    def forward(self, x: Tensor) -> Tensor:
+        *hidden, last = self.layers
+        for layer in hidden:
+            x = self.act(layer(x))
+        out: Tensor = last(x)
+        return out
+
+    def synapses(self) -> list[Synapses]:
+        """Every synapse group, input layer first."""
+        return layer_synapses(self.layers)
+
+    @property
+    def architecture(self) -> str:
+        """E.g. ``'784-1000-10'``."""
+        return "-".join(str(s) for s in self.sizes)

@@ -1,0 +1,300 @@
+"""Synapses: weights, existence mask and optional Dale signs; the only writer of weights.
+
+Every rule in the toolkit (local rules, backprop's optimizer, structural policies) *proposes*
+changes; only :class:`Synapses` writes them, and reports what it wrote to the
+:class:`~neuroplastic.energy.ledger.Ledger`:
+
+- :meth:`Synapses.apply` writes ``w <- clip_sign(w + alpha * dw * mask)`` and counts the change
+  actually written, ``Δw = w_new − w_old`` (so a proposal that rounds to nothing, is masked out,
+  or is clipped by Dale's law is not charged);
+- :meth:`Synapses.prune` removes existing synapses (weight set to 0, mask cleared);
+- :meth:`Synapses.grow` creates synapses at non-existing sites with an initial value.
+
+Storage is dense + mask: ``w`` is zero wherever ``mask`` is False, at all times.
+``sign`` (Dale's law) holds +1 (excitatory: w >= 0), −1 (inhibitory: w <= 0) or 0 (free)
+per synapse. Weights are dimensionless (the unit of the model's input scale).
+
+Speed: the hot path of :meth:`apply` writes into a preallocated buffer, takes the difference
+and three dot products (M0, M1, M2) and swaps buffers, so counting costs a few passes over the
+weights and no allocation. Extra ``M_alpha`` exponents cost one power pass each.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from torch import Tensor, nn
+
+from neuroplastic.energy.ledger import Ledger, alpha_key
+from neuroplastic.errors import NonFiniteUpdateError, ParameterError, ShapeError
+
+# float32 dot products count non-zeros exactly up to 2**24 elements.
+_EXACT_FLOAT32_COUNT = 2**24
+
+
+@dataclass(frozen=True)
+class UpdateStats:
+    """What one :meth:`Synapses.apply` wrote: M0 (writes), M1 (Σ|Δw|), M2 (Σ Δw²)."""
+
+    m0: float
+    m1: float
+    m2: float
+
+
+def _as_sign_tensor(sign: Tensor | int, like: Tensor) -> Tensor:
+    if isinstance(sign, int):
+        if sign not in (-1, 0, 1):
+            raise ParameterError(f"sign must be -1, 0 or +1 (got {sign})")
+        return torch.full_like(like, sign, dtype=torch.int8)
+    if sign.shape != like.shape:
+        raise ShapeError(f"sign has shape {tuple(sign.shape)}, weights have {tuple(like.shape)}")
+    values = torch.unique(sign)
+    if not all(int(v) in (-1, 0, 1) for v in values):
+        raise ParameterError(f"sign entries must be -1, 0 or +1 (got {values.tolist()})")
+    return sign.to(device=like.device, dtype=torch.int8)
+
+
+class Synapses(nn.Module):
+    """A group of synapses (one weight matrix or one bias vector).
+
+    Parameters
+    ----------
+    name:
+        Unique name in its ledger, e.g. ``"fc1.weight"``.
+    weight:
+        Initial weights (any shape; floating point). Copied.
+    mask:
+        Boolean existence mask of the same shape; None means every synapse exists.
+        Weights outside the mask are set to zero.
+    sign:
+        Dale's law: +1 / −1 / 0 per synapse (a tensor) or one int for all. Initial weights
+        must already respect it.
+    ledger:
+        Where updates are counted; the group registers itself (w(0) is taken now).
+    requires_grad:
+        Whether autograd may compute gradients for ``w`` (backprop). Local rules leave it
+        False so that no graph is built.
+    """
+
+    mask: Tensor
+    sign: Tensor | None
+
+    def __init__(
+        self,
+        name: str,
+        weight: Tensor,
+        *,
+        mask: Tensor | None = None,
+        sign: Tensor | int | None = None,
+        ledger: Ledger | None = None,
+        requires_grad: bool = False,
+    ) -> None:
+        super().__init__()
+        if not isinstance(weight, Tensor) or not weight.is_floating_point():
+            raise ShapeError(f"{name}: weights must be a floating-point tensor")
+        w = weight.detach().clone()
+        if not torch.isfinite(w).all():
+            raise NonFiniteUpdateError(f"{name}: initial weights contain NaN or infinity")
+        if mask is None:
+            mask = torch.ones_like(w, dtype=torch.bool)
+        elif mask.shape != w.shape:
+            raise ShapeError(
+                f"{name}: mask has shape {tuple(mask.shape)}, weights {tuple(w.shape)}"
+            )
+        mask = mask.to(device=w.device, dtype=torch.bool).clone()
+        w = w * mask
+        sign_t = None if sign is None else _as_sign_tensor(sign, w)
+        if sign_t is not None:
+            bad = ((sign_t > 0) & (w < 0)) | ((sign_t < 0) & (w > 0))
+            if bad.any():
+                raise ParameterError(
+                    f"{name}: {int(bad.sum())} initial weights violate their Dale sign"
+                )
+        self.name = name
+        self.w = nn.Parameter(w, requires_grad=requires_grad)
+        self.register_buffer("mask", mask)
+        self.register_buffer("sign", sign_t)
+        self.ledger = ledger
+        self._scratch: dict[str, Tensor] = {}
+        self._derived: dict[str, Any] = {}
+        self.register_load_state_dict_post_hook(lambda module, _keys: module._invalidate())
+        if ledger is not None:
+            ledger.register(self)
+
+    # --------------------------------------------------------------- helpers
+    def _invalidate(self) -> None:
+        self._derived.clear()
+
+    def _buffer(self, key: str) -> Tensor:
+        buf = self._scratch.get(key)
+        w = self.w
+        if buf is None or buf.shape != w.shape or buf.device != w.device or buf.dtype != w.dtype:
+            buf = self._scratch[key] = torch.empty_like(w.detach())
+        return buf
+
+    def _dense(self) -> bool:
+        if "dense" not in self._derived:
+            self._derived["dense"] = bool(self.mask.all())
+        return bool(self._derived["dense"])
+
+    def _mask_float(self) -> Tensor:
+        mf = self._derived.get("mask_float")
+        if mf is None or mf.device != self.w.device or mf.dtype != self.w.dtype:
+            mf = self._derived["mask_float"] = self.mask.to(self.w.dtype)
+        return mf
+
+    def _bounds(self) -> tuple[Tensor, Tensor] | None:
+        if self.sign is None:
+            return None
+        bounds = self._derived.get("bounds")
+        if bounds is None or bounds[0].device != self.w.device:
+            inf = torch.full_like(self.w.detach(), math.inf)
+            zero = torch.zeros_like(inf)
+            lo = torch.where(self.sign > 0, zero, -inf)
+            hi = torch.where(self.sign < 0, zero, inf)
+            bounds = self._derived["bounds"] = (lo, hi)
+        return bounds
+
+    def _check_like_w(self, t: Tensor, what: str) -> None:
+        if not isinstance(t, Tensor):
+            raise ShapeError(f"{self.name}: {what} must be a tensor (got {type(t).__name__})")
+        if t.shape != self.w.shape:
+            raise ShapeError(
+                f"{self.name}: {what} has shape {tuple(t.shape)}, "
+                f"weights have {tuple(self.w.shape)}"
+            )
+        if t.device != self.w.device:
+            raise ShapeError(f"{self.name}: {what} is on {t.device}, weights on {self.w.device}")
+
+    # --------------------------------------------------------------- writers
+    def apply(self, dw: Any, alpha: float = 1.0) -> Any:
+        """Write ``w <- clip_sign(w + alpha * dw)`` on existing synapses and count it.
+
+        Returns the :class:`UpdateStats` of what was written. Raises
+        :class:`NonFiniteUpdateError` (and writes nothing) if the result would contain NaN or
+        infinity, and :class:`ShapeError` if ``dw`` does not match ``w``.
+
+        Called with a function instead of a tensor it behaves as ``nn.Module.apply(fn)``, so
+        ``model.apply(init_fn)`` keeps working on models that contain synapses.
+        """
+        if callable(dw) and not isinstance(dw, Tensor):
+            return super().apply(dw)
+        return self._apply_update(dw, alpha)
+
+    @torch.no_grad()
+    def _apply_update(self, dw: Tensor, alpha: float) -> UpdateStats:
+        self._check_like_w(dw, "dw")
+        w = self.w.detach()
+        if dw.dtype != w.dtype:
+            dw = dw.to(w.dtype)
+        new = self._buffer("new")
+        if self._dense():
+            torch.add(w, dw, alpha=alpha, out=new)
+        else:
+            torch.addcmul(w, dw, self._mask_float(), value=alpha, out=new)
+        bounds = self._bounds()
+        if bounds is not None:
+            torch.clamp(new, bounds[0], bounds[1], out=new)
+        delta = torch.sub(new, w, out=self._buffer("delta"))
+        stats = self._measure(delta)
+        if not (math.isfinite(stats.m1) and math.isfinite(stats.m2)):
+            raise NonFiniteUpdateError(
+                f"{self.name}: the proposed update contains NaN or infinity; nothing was written"
+            )
+        extra = self._alpha_sums(delta)
+        # swap buffers: the new weights become w, the old storage becomes scratch
+        self._scratch["new"] = w.data
+        self.w.data = new
+        if self.ledger is not None:
+            self.ledger.record_update(self.name, stats.m0, stats.m1, stats.m2, extra)
+        return stats
+
+    def _measure(self, delta: Tensor) -> UpdateStats:
+        flat = delta.reshape(-1)
+        sgn = torch.sign(flat, out=self._buffer("sign").reshape(-1))
+        if flat.numel() < _EXACT_FLOAT32_COUNT:
+            m0_t = torch.dot(sgn, sgn)
+        else:
+            m0_t = torch.count_nonzero(flat).to(flat.dtype)
+        values = torch.stack([m0_t, torch.dot(flat, sgn), torch.dot(flat, flat)]).tolist()
+        return UpdateStats(m0=float(values[0]), m1=float(values[1]), m2=float(values[2]))
+
+    def _alpha_sums(self, delta: Tensor) -> dict[str, float]:
+        if self.ledger is None or not self.ledger.alphas:
+            return {}
+        magnitude = delta.abs()
+        return {
+            alpha_key(a): float(magnitude.pow(a).sum(dtype=torch.float64))
+            for a in self.ledger.alphas
+        }
+
+    @torch.no_grad()
+    def prune(self, which: Tensor) -> int:
+        """Remove the existing synapses where ``which`` is True; returns how many were removed."""
+        self._check_like_w(which, "prune mask")
+        removed = which.to(torch.bool) & self.mask
+        n = int(removed.sum())
+        if n == 0:
+            return 0
+        removed_abs = float(self.w.detach()[removed].abs().sum(dtype=torch.float64))
+        self.w.data[removed] = 0.0
+        self.mask[removed] = False
+        self._invalidate()
+        if self.ledger is not None:
+            self.ledger.record_pruned(self.name, n, removed_abs)
+        return n
+
+    @torch.no_grad()
+    def grow(self, which: Tensor, init: Tensor | float = 0.0) -> int:
+        """Create synapses where ``which`` is True and none exists yet, with value ``init``.
+
+        ``init`` is a scalar or a tensor shaped like ``w`` (values are taken at the new sites).
+        A creation counts as one write of its initial value (M0 += 1, M1 += |init|).
+        Returns the number of synapses created.
+        """
+        self._check_like_w(which, "grow mask")
+        new_sites = which.to(torch.bool) & ~self.mask
+        n = int(new_sites.sum())
+        if n == 0:
+            return 0
+        if isinstance(init, Tensor):
+            self._check_like_w(init, "grow init")
+            values = init.detach().to(self.w.dtype)[new_sites]
+        else:
+            values = torch.full((n,), float(init), dtype=self.w.dtype, device=self.w.device)
+        if not torch.isfinite(values).all():
+            raise NonFiniteUpdateError(f"{self.name}: grow init contains NaN or infinity")
+        if self.sign is not None:
+            s = self.sign[new_sites]
+            if ((s > 0) & (values < 0)).any() or ((s < 0) & (values > 0)).any():
+                raise ParameterError(f"{self.name}: grow init violates the Dale sign of a synapse")
+        self.w.data[new_sites] = values
+        self.mask[new_sites] = True
+        self._invalidate()
+        if self.ledger is not None:
+            m1 = float(values.abs().sum(dtype=torch.float64))
+            m2 = float(values.double().pow(2).sum())
+            self.ledger.record_created(self.name, n, m1, m2)
+        return n
+
+    # --------------------------------------------------------------- queries
+    @property
+    def n_total(self) -> int:
+        """Number of potential synapse sites (the dense size)."""
+        return self.w.numel()
+
+    @property
+    def n_existing(self) -> int:
+        """Number of synapses that exist (mask True)."""
+        return int(self.mask.sum())
+
+    def n_nonsilent(self, eps: float = 0.0) -> int:
+        """Number of existing synapses with ``|w| > eps``."""
+        return int(((self.w.detach().abs() > eps) & self.mask).sum())
+
+    def extra_repr(self) -> str:
+        dale = "" if self.sign is None else ", dale"
+        return f"name={self.name!r}, shape={tuple(self.w.shape)}, existing={self.n_existing}{dale}"

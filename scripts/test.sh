@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# The test command (README and CI): lint, format check, types, then the test suite with coverage.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+bin=.venv/bin
+# MNIST is needed by the tests marked `mnist` (end-to-end CLI runs); fetched once, verified.
+"$bin/neuroplastic" data fetch mnist
+echo "== ruff";  "$bin/ruff" check . && "$bin/ruff" format --check .
+echo "== mypy";  "$bin/mypy"
+echo "== pytest"
+"$bin/pytest" --cov --cov-report=term:skip-covered "$@"
