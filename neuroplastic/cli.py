@@ -55,6 +55,13 @@ Target = Annotated[
 ]
 EvalEvery = Annotated[int, typer.Option("--eval-every", min=0, help="evaluate every N samples")]
 Resume = Annotated[bool, typer.Option("--resume", help="continue the last unfinished run")]
+Alphas = Annotated[
+    list[float] | None,
+    typer.Option("--m-alpha", help="also count M_alpha = Σ|Δw|^alpha (repeatable)"),
+]
+NonsilentEps = Annotated[
+    float, typer.Option("--nonsilent-eps", min=0, help="|w| above which a synapse is non-silent")
+]
 NoProgress = Annotated[bool, typer.Option("--no-progress", help="no progress bar")]
 
 
@@ -82,6 +89,8 @@ def _experiment(
     eval_every: int,
     data_dir: str | None,
     no_progress: bool,
+    alphas: list[float] | None,
+    nonsilent_eps: float,
 ) -> Experiment:
     exp = Experiment(
         classes=parse_classes(classes) if classes else None,
@@ -93,6 +102,8 @@ def _experiment(
         eval_every=eval_every,
         data_dir=data_dir,
         progress=not no_progress and sys.stderr.isatty(),
+        alphas=list(alphas or []),
+        nonsilent_eps=nonsilent_eps,
     )
     exp.validate()
     return exp
@@ -150,10 +161,22 @@ def run_cmd(
     data_dir: DataDir = None,
     store: StoreOpt = None,
     no_progress: NoProgress = False,
+    m_alpha: Alphas = None,
+    nonsilent_eps: NonsilentEps = 0.0,
 ) -> None:
     """Train one method and print its result record."""
     exp = _experiment(
-        classes, hidden, seed, device, quick, target_accuracy, eval_every, data_dir, no_progress
+        classes,
+        hidden,
+        seed,
+        device,
+        quick,
+        target_accuracy,
+        eval_every,
+        data_dir,
+        no_progress,
+        m_alpha,
+        nonsilent_eps,
     )
     overrides = split_overrides(
         parse_assignments(set_ or []), {method: get_method(method).params_model}
@@ -182,6 +205,8 @@ def compare_cmd(
     data_dir: DataDir = None,
     store: StoreOpt = None,
     no_progress: NoProgress = False,
+    m_alpha: Alphas = None,
+    nonsilent_eps: NonsilentEps = 0.0,
 ) -> None:
     """Train several methods on the same data and architecture budget; print one table."""
     names = (
@@ -192,7 +217,17 @@ def compare_cmd(
     models = {name: get_method(name).params_model for name in names}
     overrides = split_overrides(parse_assignments(set_ or []), models)
     exp = _experiment(
-        classes, hidden, seed, device, quick, target_accuracy, eval_every, data_dir, no_progress
+        classes,
+        hidden,
+        seed,
+        device,
+        quick,
+        target_accuracy,
+        eval_every,
+        data_dir,
+        no_progress,
+        m_alpha,
+        nonsilent_eps,
     )
     with RunStore(store) as run_store:
         records = compare(names, overrides, exp, run_store, console=console, resume=resume)

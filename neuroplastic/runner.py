@@ -48,6 +48,7 @@ class Experiment:
     eval_every: int = 0
     target_accuracy: float | None = None
     nonsilent_eps: float = 0.0
+    alphas: list[float] = field(default_factory=list)
     data_dir: str | None = None
     progress: bool = True
 
@@ -61,6 +62,8 @@ class Experiment:
             raise ParameterError(f"target accuracy must be in (0, 1] (got {self.target_accuracy})")
         if self.nonsilent_eps < 0:
             raise ParameterError(f"nonsilent eps must be >= 0 (got {self.nonsilent_eps})")
+        if any(not a > 0 for a in self.alphas):
+            raise ParameterError(f"M_alpha exponents must be > 0 (got {self.alphas})")
         if self.eval_every < 0:
             raise ParameterError(f"eval-every must be >= 0 (got {self.eval_every})")
 
@@ -104,7 +107,7 @@ def build_learner(
         n_features=data.n_features,
         n_classes=data.n_classes,
         hidden=tuple(exp.hidden),
-        ledger=Ledger(),
+        ledger=Ledger(alphas=exp.alphas),
         generator=torch.Generator().manual_seed(exp.seed),
         device=device,
     )
@@ -258,6 +261,7 @@ def _experiment_dict(exp: Experiment, data: DataSplits) -> dict[str, Any]:
         "eval_every": exp.eval_every,
         "target_accuracy": exp.target_accuracy,
         "nonsilent_eps": exp.nonsilent_eps,
+        "alphas": exp.alphas,
     }
 
 

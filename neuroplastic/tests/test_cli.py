@@ -58,6 +58,7 @@ def env(tmp_path: Path, mnist_path: Path) -> dict[str, str]:
 
 
 def cli(env: dict[str, str], *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    """Run the CLI in a separate process (needed where the process gets killed)."""
     return subprocess.run(
         [sys.executable, "-m", "neuroplastic.cli", *args],
         env=env,
@@ -67,12 +68,33 @@ def cli(env: dict[str, str], *args: str, timeout: float = 120) -> subprocess.Com
     )
 
 
-def test_compare_quick_prints_table_and_writes_records(env, tmp_path):
+@pytest.fixture
+def run_main(env, monkeypatch, capsys):
+    """Run ``neuroplastic.cli.main`` in this process; returns (exit code, stdout, stderr)."""
+    from neuroplastic import cli as cli_module
+
+    for key in ("NEUROPLASTIC_HOME", "NEUROPLASTIC_STORE", "NEUROPLASTIC_DATA"):
+        monkeypatch.setenv(key, env[key])
+
+    def call(*args: str) -> tuple[int, str, str]:
+        monkeypatch.setattr(sys, "argv", ["neuroplastic", *args])
+        code = 0
+        try:
+            cli_module.main()
+        except SystemExit as exc:
+            code = int(exc.code or 0)
+        out = capsys.readouterr()
+        return code, out.out, out.err
+
+    return call
+
+
+def test_compare_quick_prints_table_and_writes_records(run_main, tmp_path):
     out = tmp_path / "out.json"
     plot = tmp_path / "plot.png"
-    proc = cli(env, "compare", "--quick", "--json", str(out), "--plot", str(plot))
-    assert proc.returncode == 0, proc.stderr
-    assert "backprop" in proc.stdout and "random-projection" in proc.stdout
+    code, stdout, stderr = run_main("compare", "--quick", "--json", str(out), "--plot", str(plot))
+    assert code == 0, stderr
+    assert "backprop" in stdout and "random-projection" in stdout
     records = json.loads(out.read_text())
     assert [r["method"] for r in records] == ["backprop", "random-projection"]
     for r in records:
@@ -86,26 +108,42 @@ def test_compare_quick_prints_table_and_writes_records(env, tmp_path):
     # the local baseline only trains its readout: far fewer writes than backprop
     assert rp["m0"] < bp["m0"] / 5
     assert plot.stat().st_size > 1000
-    listing = cli(env, "runs", "list")
-    assert listing.stdout.count("finished") == 2
+    code, listing, _ = run_main("runs", "list")
+    assert listing.count("finished") == 2
+    code, shown, _ = run_main("runs", "show", "1")
+    assert code == 0 and '"method": "backprop"' in shown and "val_accuracy" in shown
 
 
-def test_bad_parameter_fails_with_name_bound_and_value(env):
-    proc = cli(env, "run", "backprop", "--quick", "--set", "lr=-1")
-    assert proc.returncode == 2
-    assert "'lr'" in proc.stderr and "greater than 0" in proc.stderr and "-1" in proc.stderr
-    assert "Traceback" not in proc.stderr
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["run", "backprop", "--set", "lr=-1"], ["'lr'", "greater than 0", "-1"]),
+        (["run", "backprop", "--set", "optimizer=rmsprop"], ["'optimizer'", "rmsprop"]),
+        (["run", "nosuch"], ["unknown method 'nosuch'", "backprop"]),
+        (["run", "backprop", "--classes", "1,x"], ["'x'"]),
+        (["run", "backprop", "--classes", "3"], ["at least 2"]),
+        (["run", "backprop", "--hidden", "0"], ["--hidden"]),
+        (["run", "backprop", "--target-accuracy", "1.5"], ["target accuracy", "1.5"]),
+        (["compare", "--methods", "backprop", "--set", "eta=1"], ["eta"]),
+        (["runs", "show", "999"], ["no run with id 999"]),
+    ],
+)
+def test_bad_input_fails_in_one_line(run_main, args, expected):
+    code, _, stderr = run_main(*args, "--quick") if args[0] != "runs" else run_main(*args)
+    assert code == 2, stderr
+    assert stderr.startswith("error:") and stderr.count("\n") == 1, stderr
+    for text in expected:
+        assert text in stderr
 
 
-def test_corrupt_data_file_is_named(env, tmp_path, mnist_path):
+def test_corrupt_data_file_is_named(run_main, tmp_path, mnist_path):
     data = tmp_path / "data"
     shutil.copytree(mnist_path, data)
     target = data / "train-labels-idx1-ubyte"
     target.write_bytes(target.read_bytes()[:-100])  # truncated
-    proc = cli(env, "run", "backprop", "--quick", "--data-dir", str(data))
-    assert proc.returncode == 2
-    assert "train-labels-idx1-ubyte" in proc.stderr
-    assert "Traceback" not in proc.stderr
+    code, _, stderr = run_main("run", "backprop", "--quick", "--data-dir", str(data))
+    assert code == 2
+    assert "train-labels-idx1-ubyte" in stderr and "checksum" in stderr
 
 
 def test_kill_9_mid_run_is_marked_crashed_and_resumes_with_ledger(env, tmp_path):

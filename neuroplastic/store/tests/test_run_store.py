@@ -1,4 +1,9 @@
-"""Tests of the run store on temporary SQLite files."""
+"""Tests of the run store on temporary SQLite files.
+
+Set ``NEUROPLASTIC_TEST_POSTGRES_URL`` (e.g. ``postgresql+psycopg://postgres@127.0.0.1:5433/np``,
+a database the tests may wipe) to run every test that uses the ``store`` fixture against
+PostgreSQL as well.
+"""
 
 from __future__ import annotations
 
@@ -36,9 +41,21 @@ def _url(tmp_path: Path, name: str = "runs.sqlite") -> str:
     return f"sqlite:///{tmp_path / name}"
 
 
-@pytest.fixture
-def store(tmp_path: Path):
-    with RunStore(_url(tmp_path)) as s:
+POSTGRES_URL = os.environ.get("NEUROPLASTIC_TEST_POSTGRES_URL")
+BACKENDS = ["sqlite"] + (["postgresql"] if POSTGRES_URL else [])
+
+
+@pytest.fixture(params=BACKENDS)
+def store(request: pytest.FixtureRequest, tmp_path: Path):
+    if request.param == "sqlite":
+        with RunStore(_url(tmp_path)) as s:
+            yield s
+        return
+    from neuroplastic.store.schema import metadata
+
+    with RunStore(POSTGRES_URL) as s:
+        metadata.drop_all(s.engine)  # a clean database for every test
+        metadata.create_all(s.engine)
         yield s
 
 
@@ -154,6 +171,8 @@ def test_metrics(store: RunStore) -> None:
 
 
 def test_sqlite_pragmas(store: RunStore) -> None:
+    if store.engine.dialect.name != "sqlite":
+        pytest.skip("SQLite only")
     with store.engine.connect() as conn:
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert int(conn.exec_driver_sql("PRAGMA busy_timeout").scalar() or 0) >= 1000
@@ -180,7 +199,7 @@ def test_fail_run_rejects_invalid_status(store: RunStore, status: str) -> None:
 
 
 def test_unknown_run_id(store: RunStore) -> None:
-    with pytest.raises(StoreError, match=r"no run with id 999 in sqlite:///"):
+    with pytest.raises(StoreError, match=r"no run with id 999 in (sqlite|postgresql)"):
         store.get_run(999)
     for call in (
         lambda: store.log_metrics(999, 1, {"a": 1.0}),
@@ -268,7 +287,7 @@ CHILD = textwrap.dedent(
 
 @pytest.mark.skipif(sys.platform == "win32", reason="needs SIGKILL")
 def test_killed_child_run_is_reported_crashed(store: RunStore, tmp_path: Path) -> None:
-    url = _url(tmp_path)
+    url = store.engine.url.render_as_string(hide_password=False)
     proc = subprocess.Popen(
         [sys.executable, "-c", CHILD, url], stdout=subprocess.PIPE, stderr=subprocess.PIPE
     )
