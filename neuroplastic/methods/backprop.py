@@ -86,6 +86,12 @@ class BackpropLearner(Learner):
     def synapses(self) -> list[Synapses]:
         return self._synapses
 
+    @torch.no_grad()
+    def hidden_code(self, x: Tensor) -> Tensor:
+        """Activity of the first hidden layer."""
+        first = self.model.layers[0]
+        return self.model.act(first(x))
+
     @property
     def architecture(self) -> str:
         return self.model.architecture

@@ -61,6 +61,17 @@ class Learner(nn.Module, ABC):
     def architecture(self) -> str:
         """Human-readable architecture, e.g. ``'784-1000-10'``."""
 
+    def hidden_code(self, x: Tensor) -> Tensor | None:
+        """The hidden representation Z (B, n_hidden) that information metrics use.
+
+        Default: None (the method has no single hidden layer to measure).
+        """
+        return None
+
+    def input_synapses(self) -> Synapses:
+        """The input→hidden synapse group (counted apart as 'input synapses')."""
+        return self.synapses()[0]
+
     @property
     def inference_model(self) -> nn.Module:
         """The module whose forward pass is counted for SynOps (default: the learner)."""

@@ -77,6 +77,11 @@ class RandomProjectionLearner(Learner):
             self.readout.bias.apply(db)
 
     @torch.no_grad()
+    def hidden_code(self, x: Tensor) -> Tensor:
+        """Activity of the last random layer."""
+        return self.features(x)
+
+    @torch.no_grad()
     def predict(self, x: Tensor) -> Tensor:
         return self.readout(self.features(x))
 
