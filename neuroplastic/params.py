@@ -7,7 +7,7 @@ A bad value fails at once with the parameter's name, its bound and the value giv
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import Any, TypeVar
+from typing import Any, TypeVar, get_args
 
 from pydantic import BaseModel, ValidationError
 
@@ -32,7 +32,10 @@ def parse_assignments(items: Iterable[str]) -> dict[str, str]:
 
 def describe_error(owner: str, err: Mapping[str, Any]) -> str:
     """One readable line for one pydantic error."""
-    name = ".".join(str(p) for p in err.get("loc", ())) or "?"
+    name = ".".join(str(p) for p in err.get("loc", ()))
+    if not name:  # a check across several parameters
+        msg = str(err.get("msg", "is invalid")).removeprefix("Value error, ")
+        return f"{owner}: {msg}"
     if err.get("type") == "extra_forbidden":
         return f"{owner}: unknown parameter {name!r}"
     msg = str(err.get("msg", "is invalid"))
@@ -43,6 +46,11 @@ def describe_error(owner: str, err: Mapping[str, Any]) -> str:
     return f"{owner}: parameter {name!r} {msg} (got {err.get('input')!r})"
 
 
+def _accepts_none(model: type[BaseModel], key: str) -> bool:
+    annotation = model.model_fields[key].annotation
+    return annotation is type(None) or type(None) in get_args(annotation)
+
+
 def build_params(model: type[M], overrides: Mapping[str, Any], owner: str) -> M:
     """Instantiate ``model`` with ``overrides`` (strings are coerced); ParameterError on failure."""
     values: dict[str, Any] = {}
@@ -50,7 +58,7 @@ def build_params(model: type[M], overrides: Mapping[str, Any], owner: str) -> M:
         if key not in model.model_fields:
             known = ", ".join(sorted(model.model_fields))
             raise ParameterError(f"{owner}: unknown parameter {key!r}; known: {known}")
-        if isinstance(value, str) and value.lower() in _NONE_WORDS:
+        if isinstance(value, str) and value.lower() in _NONE_WORDS and _accepts_none(model, key):
             value = None
         values[key] = value
     try:

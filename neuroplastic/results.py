@@ -31,6 +31,19 @@ class ResultRecord(BaseModel):
     synapses_total: int = Field(description="synapses that exist (biases included)")
     synapses_nonsilent: int = Field(description="existing synapses with |w| > nonsilent_eps")
     nonsilent_eps: float = 0.0
+    synapses_nonsilent_input: int = Field(
+        0, description="non-silent input→hidden synapses (the paper's count)"
+    )
+    bits_x_z: float | None = Field(None, description="I(X;Z), variational estimate (bits)")
+    bits_z_y: float | None = Field(None, description="I(Z;Y), plug-in + Miller–Madow (bits)")
+    bits_per_synapse: float | None = Field(
+        None, description="C_S = I(X;Z) / non-silent input synapses"
+    )
+    bits_per_synapse_all: float | None = Field(
+        None, description="I(X;Z) / non-silent synapses of the whole network"
+    )
+    info_estimator: dict[str, Any] | None = None
+    connected_units: int | None = Field(None, description="hidden units with >= 1 synapse")
     m0: float = Field(description="number of non-zero synaptic writes")
     m1: float = Field(description="Σ|Δw| over all writes")
     m2: float = 0.0

@@ -17,12 +17,14 @@ from typing import Any
 
 import torch
 from rich.console import Console
+from torch import Tensor
 
 from neuroplastic.data import DataSplits, fetch_mnist, load_splits
 from neuroplastic.energy.ledger import Ledger
 from neuroplastic.energy.synops import measure_synops
 from neuroplastic.errors import ParameterError
 from neuroplastic.methods import BuildContext, Learner, TrainingParams, get_method
+from neuroplastic.metrics import VIBSettings, plugin_mutual_information, variational_information
 from neuroplastic.params import build_params
 from neuroplastic.paths import checkpoint_dir
 from neuroplastic.results import ResultRecord
@@ -48,6 +50,7 @@ class Experiment:
     eval_every: int = 0
     target_accuracy: float | None = None
     nonsilent_eps: float = 0.0
+    info: bool = False
     alphas: list[float] = field(default_factory=list)
     data_dir: str | None = None
     progress: bool = True
@@ -95,7 +98,7 @@ def method_params(name: str, overrides: dict[str, Any], quick: bool) -> Training
     method = get_method(name)
     params = build_params(method.params_model, overrides, owner=name)
     if quick and "epochs" not in overrides:
-        params.epochs = min(params.epochs, QUICK_MAX_EPOCHS)
+        params = params.quick(QUICK_MAX_EPOCHS)
     return params
 
 
@@ -115,6 +118,37 @@ def build_learner(
     return get_method(name).build(ctx, params).to(device)
 
 
+def information_fields(
+    learner: Learner, x: Tensor, y: Tensor, n_input: int, n_all: int
+) -> dict[str, Any]:
+    """I(X;Z), I(Z;Y) and bits per synapse of the learner's hidden code on (x, y).
+
+    I(X;Z): variational bottleneck rate with the fixed :class:`VIBSettings` defaults (the same
+    for every method). I(Z;Y): plug-in estimate with Miller–Madow correction, Z discretised as
+    the identity of the most active hidden unit (a binary activity pattern is unique per sample
+    for wide layers, which would make I(Z;Y) = H(Y) for any code).
+    """
+    z = learner.hidden_code(x)
+    if z is None:
+        return {}
+    settings = VIBSettings()
+    vib = variational_information(z, settings=settings)
+    bits_z_y = plugin_mutual_information(z.argmax(1), y)
+    return {
+        "bits_x_z": vib.bits,
+        "bits_z_y": bits_z_y,
+        "bits_per_synapse": vib.bits / n_input if n_input else None,
+        "bits_per_synapse_all": vib.bits / n_all if n_all else None,
+        "info_estimator": {
+            "i_x_z": "variational bottleneck rate (held-out KL, bits)",
+            "vib_settings": settings.model_dump(),
+            "i_z_y": "plug-in, Miller-Madow; Z = argmax hidden unit",
+            "samples": int(x.shape[0]),
+            "counted_synapses": "input→hidden, |w| > nonsilent_eps",
+        },
+    }
+
+
 def make_record(
     name: str,
     learner: Learner,
@@ -130,6 +164,10 @@ def make_record(
     summary = learner.ledger.summary()
     groups = learner.synapses()
     outcome = trainer.outcome
+    n_input = learner.input_synapses().n_nonsilent(exp.nonsilent_eps)
+    n_all = sum(s.n_nonsilent(exp.nonsilent_eps) for s in groups)
+    info = information_fields(learner, x_test, y_test, n_input, n_all) if exp.info else {}
+    connected = getattr(learner, "connected_units", None)
     return ResultRecord(
         method=name,
         dataset=data.dataset,
@@ -141,7 +179,10 @@ def make_record(
         val_accuracy=outcome.curve[-1].val_accuracy if outcome.curve else None,
         synapses_dense=sum(s.n_total for s in groups),
         synapses_total=sum(s.n_existing for s in groups),
-        synapses_nonsilent=sum(s.n_nonsilent(exp.nonsilent_eps) for s in groups),
+        synapses_nonsilent=n_all,
+        synapses_nonsilent_input=n_input,
+        connected_units=connected() if callable(connected) else None,
+        **info,
         nonsilent_eps=exp.nonsilent_eps,
         m0=summary["m0"],
         m1=summary["m1"],
@@ -262,6 +303,7 @@ def _experiment_dict(exp: Experiment, data: DataSplits) -> dict[str, Any]:
         "target_accuracy": exp.target_accuracy,
         "nonsilent_eps": exp.nonsilent_eps,
         "alphas": exp.alphas,
+        "info": exp.info,
     }
 
 

@@ -278,6 +278,7 @@ class Synapses(nn.Module):
             m1 = float(values.abs().sum(dtype=torch.float64))
             m2 = float(values.double().pow(2).sum())
             self.ledger.record_created(self.name, n, m1, m2)
+            self.ledger.forget_initial(self.name, new_sites)
         return n
 
     # --------------------------------------------------------------- queries

@@ -211,6 +211,7 @@ class Trainer:
                         self.outcome.wall_s = time.perf_counter() - start_wall
                         self._checkpoint()
                 if not self._stopped:
+                    self.learner.on_epoch_end(epoch)
                     self._position = (epoch + 1, 0)
                     self.outcome.epochs_done = epoch + 1
             if (

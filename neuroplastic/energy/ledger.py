@@ -7,8 +7,11 @@ Energy model (Li & van Rossum 2020; van Rossum & Pache 2024). For every synapse 
     M0      = number of non-zero writes      (alpha -> 0)
     M1      = Σ |Δw|                         (the metabolic cost of both papers)
     M2      = Σ Δw²
-    M1_min  = Σ_i |w_i(T) − w_i(0)|          (the least M1 that reaches w(T) from w(0))
-    M0_min  = nnz(w(T) − w(0))
+    M1_min  = Σ_{i exists at T} |w_i(T) − w_i(0)|   (the least M1 that reaches w(T) from w(0))
+    M0_min  = nnz(w(T) − w(0)) over synapses that exist at T
+
+(Eliminating a synapse is not a write, so synapses pruned by time T do not enter the minimum;
+a synapse grown after t = 0 has w_i(0) = 0.)
 
 Structural events are counted apart: ``created`` (synapses grown; a growth also counts as
 one write of its initial value in M0/M1/M2) and ``pruned`` (synapses removed; the removed
@@ -170,6 +173,11 @@ class Ledger:
         slot.m1 += m1
         slot.m2 += m2
 
+    def forget_initial(self, group: str, sites: torch.Tensor) -> None:
+        """Set w(0) = 0 at ``sites`` (boolean, like the weights): synapses created after t = 0."""
+        if group in self._initial:
+            self._initial[group][sites.to(self._initial[group].device)] = 0.0
+
     def record_pruned(self, group: str, n: int, removed_abs: float) -> None:
         """Count ``n`` removed synapses whose weights summed to ``removed_abs`` in magnitude."""
         slot = self._slot(group)
@@ -193,12 +201,13 @@ class Ledger:
         return list(seen)
 
     def minimal(self, group: str | None = None) -> tuple[int, float]:
-        """``(M0_min, M1_min)``: nnz and Σ| | of w(T) − w(0) over the matching groups."""
+        """``(M0_min, M1_min)`` over the matching groups, counting synapses that exist now."""
         m0_min, m1_min = 0, 0.0
         for name, syn in self._groups.items():
             if group is not None and name != group:
                 continue
-            diff = syn.w.detach() - self._initial[name].to(syn.w.device)
+            initial = self._initial[name].to(syn.w.device)
+            diff = torch.where(syn.mask, syn.w.detach() - initial, torch.zeros_like(initial))
             m0_min += int(torch.count_nonzero(diff))
             m1_min += float(diff.abs().sum(dtype=torch.float64))
         return m0_min, m1_min

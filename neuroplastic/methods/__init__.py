@@ -1,6 +1,11 @@
 """Trainable methods. Importing this package registers the built-in ones."""
 
-from neuroplastic.methods import backprop, random_projection  # noqa: F401  (registration)
+from neuroplastic.methods import (  # noqa: F401  (registration)
+    backprop,
+    pruned_backprop,
+    random_projection,
+    structural,
+)
 from neuroplastic.methods.base import BuildContext, Learner, TrainingParams
 from neuroplastic.methods.registry import (
     Method,

@@ -26,6 +26,10 @@ class TrainingParams(BaseModel):
     epochs: int = Field(10, ge=1, le=10_000, description="passes over the training set")
     batch_size: int = Field(100, ge=1, le=100_000, description="samples per update")
 
+    def quick(self, max_epochs: int) -> TrainingParams:
+        """The variant ``--quick`` runs: at most ``max_epochs`` epochs (methods may adapt more)."""
+        return self.model_copy(update={"epochs": min(self.epochs, max_epochs)})
+
 
 @dataclass
 class BuildContext:
@@ -60,6 +64,13 @@ class Learner(nn.Module, ABC):
     @abstractmethod
     def architecture(self) -> str:
         """Human-readable architecture, e.g. ``'784-1000-10'``."""
+
+    def on_epoch_end(self, epoch: int) -> None:
+        """Called by the training loop after epoch ``epoch`` (0-based) has been trained.
+
+        Scheduled structural changes (pruning to a budget, growth, phase switches) go here.
+        Default: nothing.
+        """
 
     def hidden_code(self, x: Tensor) -> Tensor | None:
         """The hidden representation Z (B, n_hidden) that information metrics use.

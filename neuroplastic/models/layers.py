@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterable
+from typing import Literal
 
 import torch
 import torch.nn.functional as F
@@ -40,7 +41,12 @@ def gaussian(
 
 
 class DenseLayer(nn.Module):
-    """Fully connected layer ``y = x Wᵀ + b`` whose weights live in ``Synapses``."""
+    """Fully connected layer ``y = x Wᵀ + b`` whose weights live in ``Synapses``.
+
+    ``sign`` (+1, −1, 0 or None) constrains W (Dale's law, see ``Synapses``); the initial
+    weights are drawn as usual and then made ``|w|·sign``. ``bias_sign`` does the same for b;
+    its default ``"same"`` follows ``sign``, None leaves the biases free.
+    """
 
     def __init__(
         self,
@@ -54,6 +60,7 @@ class DenseLayer(nn.Module):
         generator: torch.Generator | None = None,
         requires_grad: bool = False,
         sign: int | None = None,
+        bias_sign: int | Literal["same"] | None = "same",
     ) -> None:
         super().__init__()
         if n_in < 1 or n_out < 1:
@@ -62,8 +69,12 @@ class DenseLayer(nn.Module):
             w, b = uniform_fan_in(n_out, n_in, generator, bias)
         else:
             w, b = gaussian(n_out, n_in, generator, bias, init_std)
+        if bias_sign == "same":
+            bias_sign = sign
         if sign is not None and sign != 0:
-            w, b = w.abs() * sign, (None if b is None else b.abs() * sign)
+            w = w.abs() * sign
+        if b is not None and bias_sign is not None and bias_sign != 0:
+            b = b.abs() * bias_sign
         self.name = name
         self.n_in, self.n_out = n_in, n_out
         self.weight = Synapses(
@@ -72,7 +83,9 @@ class DenseLayer(nn.Module):
         self.bias: Synapses | None = (
             None
             if b is None
-            else Synapses(f"{name}.bias", b, ledger=ledger, requires_grad=requires_grad, sign=sign)
+            else Synapses(
+                f"{name}.bias", b, ledger=ledger, requires_grad=requires_grad, sign=bias_sign
+            )
         )
 
     def forward(self, x: Tensor) -> Tensor:

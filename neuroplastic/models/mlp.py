@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Sequence
+from typing import Literal
 
 import torch
 from torch import Tensor, nn
@@ -18,6 +19,10 @@ class MLP(nn.Module):
     """``sizes = [n_in, h1, ..., n_out]``; hidden layers use ``activation``, the output is linear.
 
     Layers are named ``fc1``, ``fc2``, ...; each has ``.weight`` and ``.bias`` synapse groups.
+    ``sign`` constrains every weight matrix (+1: all weights ``>= 0``, as in non-negative
+    backprop; −1: all ``<= 0``; None: free) and ``bias_sign`` every bias vector (default
+    ``"same"`` as ``sign``; None leaves biases free). Constrained initial values are
+    ``|w|·sign`` (see :class:`~neuroplastic.models.layers.DenseLayer`).
     """
 
     def __init__(
@@ -30,6 +35,8 @@ class MLP(nn.Module):
         init_std: float | None = None,
         generator: torch.Generator | None = None,
         requires_grad: bool = True,
+        sign: int | None = None,
+        bias_sign: int | Literal["same"] | None = "same",
     ) -> None:
         super().__init__()
         if len(sizes) < 2:
@@ -46,6 +53,8 @@ class MLP(nn.Module):
                 init_std=init_std,
                 generator=generator,
                 requires_grad=requires_grad,
+                sign=sign,
+                bias_sign=bias_sign,
             )
             for i, (n_in, n_out) in enumerate(itertools.pairwise(self.sizes))
         )

@@ -35,3 +35,22 @@ def delta_rule(x: Tensor, y: Tensor, target: Tensor, p: DeltaRuleParams) -> tupl
     err = target - y
     batch = x.shape[0]
     return p.eta * (err.T @ x) / batch, p.eta * err.mean(0)
+
+
+def normalized_covariance_delta(
+    h: Tensor, h_mean: Tensor, y: Tensor, target: Tensor, eta: float
+) -> tuple[Tensor, Tensor]:
+    """Normalised covariance delta rule (NLMS on centred presynaptic activity).
+
+    ``ΔW = η (t − y)ᵀ (h − h̄) / (B · mean_b ‖h_b − h̄‖²)``,  ``Δb = η mean_b (t − y)``, where h̄ is
+    each presynaptic unit's running mean activity (a local trace). Centring and normalising make
+    the step size independent of how many units are active, so it is stable for any width.
+    """
+    if h.dim() != 2 or y.shape != target.shape or h.shape[0] != y.shape[0]:
+        raise ShapeError(
+            f"delta rule: h {tuple(h.shape)}, y {tuple(y.shape)}, target {tuple(target.shape)}"
+        )
+    centred = h - h_mean
+    power = (centred * centred).sum(1).mean().clamp(min=1e-6)
+    err = target - y
+    return eta * (err.T @ centred) / (h.shape[0] * power), eta * err.mean(0)

@@ -192,3 +192,15 @@ def test_module_apply_with_a_function_still_works():
     model = MLP([3, 2, 1], ledger=Ledger())
     model.apply(lambda m: seen.append(type(m).__name__))
     assert seen.count("Synapses") == 4 and seen[-1] == "MLP"
+
+
+def test_minimal_energy_counts_existing_synapses_and_grown_from_zero():
+    ledger = Ledger()
+    syn = Synapses("w", torch.tensor([1.0, 2.0, 3.0]), ledger=ledger)
+    syn.prune(torch.tensor([True, True, False]))
+    syn.grow(torch.tensor([True, False, False]), init=0.5)
+    syn.apply(torch.tensor([0.0, 0.0, 1.0]))
+    # site 0 regrown from 0 to 0.5; site 1 removed (not a write); site 2 moved 3 -> 4
+    assert ledger.minimal() == (2, 1.5)
+    c = ledger.counts()
+    assert c.m1 == 1.5 and c.m1 >= ledger.minimal()[1]

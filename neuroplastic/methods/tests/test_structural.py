@@ -1,0 +1,102 @@
+"""The structural-plasticity learner: no backprop, counted structure, switchable ingredients."""
+
+import pytest
+import torch
+
+from neuroplastic.energy.ledger import Ledger
+from neuroplastic.errors import ParameterError
+from neuroplastic.methods import BuildContext, get_method
+from neuroplastic.params import build_params
+from neuroplastic.train import LoopSettings, Trainer, accuracy
+
+
+def blobs(n=600, seed=0, classes=3, dim=20):
+    g = torch.Generator().manual_seed(seed)
+    centers = torch.zeros(classes, dim)
+    for c in range(classes):  # each class drives its own block of inputs
+        centers[c, c * 6 : (c + 1) * 6] = 1.0
+    y = torch.randint(0, classes, (n,), generator=g)
+    x = (centers[y] + 0.2 * torch.rand(n, dim, generator=g)).clamp(0, 1)
+    return x, y
+
+
+def learner(hidden=12, **overrides):
+    method = get_method("structural")
+    params = build_params(method.params_model, {"batch_size": 20, **overrides}, "structural")
+    ctx = BuildContext(
+        20, 3, (hidden,), Ledger(), torch.Generator().manual_seed(0), torch.device("cpu")
+    )
+    return method.build(ctx, params)
+
+
+def test_learns_without_any_autograd_graph():
+    x, y = blobs()
+    model = learner(epochs=4, prune_epoch=2, budget=5, k=2)
+    assert all(not s.w.requires_grad for s in model.synapses())
+    with torch.autograd.graph.saved_tensors_hooks(
+        lambda t: pytest.fail("graph built"), lambda t: t
+    ):
+        Trainer(model, LoopSettings(epochs=4, batch_size=20)).fit(x, y, x, y)
+    assert accuracy(model, x, y) > 0.9
+
+
+def test_first_hidden_step_matches_hand_computation():
+    model = learner(competition="hard", homeostasis=False)
+    x, y = blobs(n=20)
+    w0 = model.hidden.w.detach().clone()
+    scores = x @ w0.T - 0.5 * (w0 * w0).sum(1)
+    winners = torch.zeros_like(scores).scatter_(1, scores.argmax(1, keepdim=True), 1.0)
+    expected = w0 + 0.05 * (winners.T @ x - winners.sum(0)[:, None] * w0) / 20
+    model.train_step(x, y)
+    assert torch.allclose(model.hidden.w.detach(), expected.clamp(min=0), atol=1e-6)
+
+
+def test_budget_pruning_and_growth_are_ledger_events():
+    x, y = blobs()
+    model = learner(epochs=3, prune_epoch=1, budget=4, k=2)
+    Trainer(model, LoopSettings(epochs=3, batch_size=20)).fit(x, y, x, y)
+    per_unit = model.hidden.mask.sum(1)
+    assert int(per_unit.max()) <= 4
+    counts = model.ledger.counts(group="hidden.weight")
+    assert counts.pruned == 12 * 20 - model.hidden.n_existing + counts.created
+    assert torch.all(model.hidden.w.detach()[~model.hidden.mask] == 0)
+    assert torch.all(model.hidden.w.detach() >= 0)  # Dale: excitatory
+
+
+def test_reserve_units_keep_no_synapses():
+    x, y = blobs()
+    model = learner(hidden=40, epochs=3, prune_epoch=1, budget=4, k=1, homeostasis=False)
+    Trainer(model, LoopSettings(epochs=3, batch_size=20)).fit(x, y, x, y)
+    assert 0 < model.connected_units() < 40  # some units never won and stay in reserve
+
+
+@pytest.mark.parametrize(
+    "ablation",
+    [
+        {"competition": "none"},
+        {"homeostasis": False},
+        {"nonnegative": False},
+        {"budget": 0, "growth": False, "silent_pruning": False, "reserve": False},
+        {"readout": "perturbation"},
+    ],
+)
+def test_each_ingredient_can_be_switched_off(ablation):
+    x, y = blobs(n=200)
+    model = learner(epochs=3, prune_epoch=1, **ablation)
+    Trainer(model, LoopSettings(epochs=3, batch_size=20)).fit(x, y, x, y)
+    assert model.ledger.counts().m0 > 0
+    if ablation.get("budget") == 0:
+        assert model.ledger.counts().pruned == 0
+
+
+def test_bad_schedule_is_rejected_with_names():
+    with pytest.raises(ParameterError, match="prune_epoch"):
+        build_params(
+            get_method("structural").params_model, {"epochs": 2, "prune_epoch": 5}, "structural"
+        )
+    with pytest.raises(ParameterError, match="readout learns after the 3 hidden epochs"):
+        build_params(
+            get_method("structural").params_model, {"epochs": 3, "prune_epoch": 2}, "structural"
+        )
+    with pytest.raises(ValueError, match="exceeds"):
+        learner(hidden=3, k=5)

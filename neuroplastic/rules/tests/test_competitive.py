@@ -1,0 +1,84 @@
+import math
+
+import pytest
+import torch
+
+from neuroplastic.errors import ParameterError, ShapeError
+from neuroplastic.rules.competitive import (
+    CompetitiveParams,
+    competition_signal,
+    instar_delta,
+    match_scores,
+    modified_sigmoid,
+    template_code,
+)
+from neuroplastic.rules.homeostasis import homeostatic_bias_delta, update_rate
+from neuroplastic.rules.perturbation import PerturbationParams, weight_perturbation_delta
+
+
+def test_modified_sigmoid():
+    u = torch.tensor([-1.0, 0.0, 1.0, 50.0])
+    expected = torch.tensor([0.0, 0.0, 2 / (1 + math.exp(-1)) - 1, 1.0])
+    assert torch.allclose(modified_sigmoid(u), expected)
+
+
+def test_match_scores_hand_computed():
+    x = torch.tensor([[1.0, 0.0]])
+    w = torch.tensor([[1.0, 0.0], [0.5, 0.5]])
+    b = torch.tensor([0.0, 0.1])
+    # unit 0: 1 - 0.5*1 = 0.5 ; unit 1: 0.5 - 0.5*0.5 + 0.1 = 0.35
+    assert torch.allclose(match_scores(x, w, b), torch.tensor([[0.5, 0.35]]))
+    with pytest.raises(ShapeError):
+        match_scores(x, w, torch.zeros(3))
+
+
+def test_competition_signals():
+    s = torch.tensor([[0.1, 0.9, 0.5]])
+    assert torch.equal(
+        competition_signal(s, CompetitiveParams(competition="hard")),
+        torch.tensor([[0.0, 1.0, 0.0]]),
+    )
+    kw = competition_signal(s, CompetitiveParams(competition="kwta", k=2))
+    assert torch.equal(kw, torch.tensor([[0.0, 1.0, 1.0]]))
+    soft = competition_signal(s, CompetitiveParams(competition="soft", temperature=1.0))
+    assert torch.allclose(soft, torch.softmax(s, 1))
+    with pytest.raises(ParameterError, match="k = 4 winners"):
+        competition_signal(s, CompetitiveParams(competition="kwta", k=4))
+
+
+def test_instar_step_hand_computed():
+    x = torch.tensor([[1.0, 0.0], [0.0, 1.0]])
+    y = torch.tensor([[1.0, 0.0], [1.0, 0.0]])  # unit 0 wins both samples, unit 1 none
+    w = torch.tensor([[0.2, 0.4], [0.3, 0.3]])
+    # unit 0: η/B (Σ x − 2 w) = 0.1/2 * ([1, 1] − [0.4, 0.8]) = [0.03, 0.01]; unit 1 unchanged
+    dw = instar_delta(x, y, w, eta=0.1)
+    assert torch.allclose(dw, torch.tensor([[0.03, 0.01], [0.0, 0.0]]))
+
+
+def test_template_code_hand_computed():
+    x = torch.tensor([[1.0, 1.0, 0.0]])
+    w = torch.tensor([[1.0, 1.0, 0.0], [0.0, 1.0, 1.0], [0.0, 0.0, 0.0]])
+    # matches: 1.0, 0.5, 0 (no weights) -> mean 0.5 -> relative 0.5, 0, -0.5
+    h = template_code(x, w, gain=2.0)
+    assert torch.allclose(h, torch.tensor([[2 / (1 + math.exp(-1.0)) - 1, 0.0, 0.0]]))
+
+
+def test_homeostasis_hand_computed():
+    rate = torch.tensor([0.5, 0.0])
+    new = update_rate(rate, torch.tensor([1.0, 0.0]), tau=10)
+    assert torch.allclose(new, torch.tensor([0.55, 0.0]))
+    assert torch.allclose(homeostatic_bias_delta(new, 0.25, 2.0), torch.tensor([-0.6, 0.5]))
+
+
+def test_weight_perturbation_is_an_unbiased_gradient_estimate():
+    target = torch.tensor([1.0, -2.0, 0.5])
+    w = torch.zeros(3)
+
+    def loss(v):
+        return ((v - target) ** 2).sum()
+
+    p = PerturbationParams(sigma=1e-3, eta=1.0)
+    g = torch.Generator().manual_seed(0)
+    mean = torch.stack([weight_perturbation_delta(loss, w, p, g) for _ in range(4000)]).mean(0)
+    # E[Δw] = −η ∇L = 2 η target
+    assert torch.allclose(mean, 2 * target, atol=0.25)
