@@ -30,11 +30,11 @@ COLUMNS = [
 
 
 def main(paths: list[str]) -> None:
-    records = [r for p in paths for r in json.loads(Path(p).read_text())]
-    print("| " + " | ".join(name for name, _ in COLUMNS) + " |")
-    print("|" + "---|" * len(COLUMNS))
-    for r in records:
-        print("| " + " | ".join(fmt(r) for _, fmt in COLUMNS) + " |")
+    rows = [(Path(p).stem, r) for p in paths for r in json.loads(Path(p).read_text())]
+    print("| run | " + " | ".join(name for name, _ in COLUMNS) + " |")
+    print("|---|" + "---|" * len(COLUMNS))
+    for run, r in rows:
+        print(f"| {run} | " + " | ".join(fmt(r) for _, fmt in COLUMNS) + " |")
 
 
 if __name__ == "__main__":

@@ -87,7 +87,7 @@ class StructuralParams(TrainingParams):
     readout_during_hidden: bool = Field(
         False, description="train the readout while the hidden layer still changes"
     )
-    eta_readout: float = Field(1.0, gt=0, le=10, description="readout learning rate")
+    eta_readout: float = Field(0.5, gt=0, lt=1, description="readout learning rate (NLMS, < 1)")
     perturbation_sigma: float = Field(1e-2, gt=0, le=1, description="perturbation s.d. σ")
 
     @model_validator(mode="after")
@@ -269,6 +269,9 @@ class StructuralLearner(Learner):
     "structural",
     StructuralParams,
     "competitive Hebbian + homeostasis + synapse pruning/growth, local readout (no backprop)",
+    # its defaults are tuned on digits 1, 2, 6 at hidden 200 (Table 2); the ten-class setting
+    # is not tuned yet (REPRODUCING.md), so `compare` runs it only when asked (--methods)
+    in_default_comparison=False,
 )
 def build_structural(ctx: BuildContext, p: StructuralParams) -> Learner:
     """Build the structural-plasticity learner."""

@@ -12,6 +12,7 @@ each synapse (its presynaptic activity and its neuron's error).
 
 from __future__ import annotations
 
+import torch
 from pydantic import BaseModel, ConfigDict, Field
 from torch import Tensor
 
@@ -42,15 +43,18 @@ def normalized_covariance_delta(
 ) -> tuple[Tensor, Tensor]:
     """Normalised covariance delta rule (NLMS on centred presynaptic activity).
 
-    ``ΔW = η (t − y)ᵀ (h − h̄) / (B · mean_b ‖h_b − h̄‖²)``,  ``Δb = η mean_b (t − y)``, where h̄ is
-    each presynaptic unit's running mean activity (a local trace). Centring and normalising make
-    the step size independent of how many units are active, so it is stable for any width.
+    ``ΔW = (η / B) Σ_b (t_b − y_b)(h_b − h̄)ᵀ / ‖h_b − h̄‖²``,  ``Δb = η mean_b (t_b − y_b)``, where
+    h̄ is each presynaptic unit's running mean activity (a local trace). Normalising each sample
+    by its own power makes the step independent of how many units are active. Together with the
+    bias update, one sample's output moves by 2η·(t − y), so the rule is stable for 0 < η < 1 at
+    any width (samples with ‖h_b − h̄‖² < 1e-6 are skipped).
     """
     if h.dim() != 2 or y.shape != target.shape or h.shape[0] != y.shape[0]:
         raise ShapeError(
             f"delta rule: h {tuple(h.shape)}, y {tuple(y.shape)}, target {tuple(target.shape)}"
         )
     centred = h - h_mean
-    power = (centred * centred).sum(1).mean().clamp(min=1e-6)
+    power = (centred * centred).sum(1, keepdim=True)
+    scaled = torch.where(power > 1e-6, centred / power.clamp(min=1e-6), torch.zeros_like(centred))
     err = target - y
-    return eta * (err.T @ centred) / (h.shape[0] * power), eta * err.mean(0)
+    return eta * (err.T @ scaled) / h.shape[0], eta * err.mean(0)

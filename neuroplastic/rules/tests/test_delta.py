@@ -18,3 +18,27 @@ def test_delta_rule_hand_computed():
 def test_delta_rule_shape_error():
     with pytest.raises(ShapeError, match="delta rule"):
         delta_rule(torch.zeros(2, 3), torch.zeros(2, 2), torch.zeros(3, 2), DeltaRuleParams())
+
+
+def test_normalized_covariance_delta_hand_computed():
+    from neuroplastic.rules.delta import normalized_covariance_delta
+
+    h = torch.tensor([[2.0, 0.0], [1.0, 1.0]])
+    h_mean = torch.tensor([1.0, 0.0])
+    y = torch.tensor([[0.0], [0.5]])
+    t = torch.tensor([[1.0], [0.0]])
+    # centred: [1, 0] (power 1) and [0, 1] (power 1); errors 1 and -0.5
+    dw, db = normalized_covariance_delta(h, h_mean, y, t, eta=0.5)
+    assert torch.allclose(dw, torch.tensor([[0.25, -0.125]]))
+    assert torch.allclose(db, torch.tensor([0.125]))
+
+
+def test_normalized_step_reaches_target_in_one_sample():
+    from neuroplastic.rules.delta import normalized_covariance_delta
+
+    # NLMS with eta = 1 removes the whole error of a single (centred) sample
+    h = torch.tensor([[3.0, -1.0]])
+    w = torch.zeros(1, 2)
+    t = torch.tensor([[2.0]])
+    dw, _ = normalized_covariance_delta(h, torch.zeros(2), h @ w.T, t, eta=1.0)
+    assert torch.allclose(h @ (w + dw).T, t)
