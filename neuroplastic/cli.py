@@ -62,6 +62,9 @@ Alphas = Annotated[
 NonsilentEps = Annotated[
     float, typer.Option("--nonsilent-eps", min=0, help="|w| above which a synapse is non-silent")
 ]
+Info = Annotated[
+    bool, typer.Option("--info", help="add I(X;Z), I(Z;Y) and bits per synapse to the record")
+]
 NoProgress = Annotated[bool, typer.Option("--no-progress", help="no progress bar")]
 
 
@@ -91,6 +94,7 @@ def _experiment(
     no_progress: bool,
     alphas: list[float] | None,
     nonsilent_eps: float,
+    info: bool,
 ) -> Experiment:
     exp = Experiment(
         classes=parse_classes(classes) if classes else None,
@@ -104,6 +108,7 @@ def _experiment(
         progress=not no_progress and sys.stderr.isatty(),
         alphas=list(alphas or []),
         nonsilent_eps=nonsilent_eps,
+        info=info,
     )
     exp.validate()
     return exp
@@ -163,6 +168,7 @@ def run_cmd(
     no_progress: NoProgress = False,
     m_alpha: Alphas = None,
     nonsilent_eps: NonsilentEps = 0.0,
+    info: Info = False,
 ) -> None:
     """Train one method and print its result record."""
     exp = _experiment(
@@ -177,6 +183,7 @@ def run_cmd(
         no_progress,
         m_alpha,
         nonsilent_eps,
+        info,
     )
     overrides = split_overrides(
         parse_assignments(set_ or []), {method: get_method(method).params_model}
@@ -207,6 +214,7 @@ def compare_cmd(
     no_progress: NoProgress = False,
     m_alpha: Alphas = None,
     nonsilent_eps: NonsilentEps = 0.0,
+    info: Info = False,
 ) -> None:
     """Train several methods on the same data and architecture budget; print one table."""
     names = (
@@ -228,6 +236,7 @@ def compare_cmd(
         no_progress,
         m_alpha,
         nonsilent_eps,
+        info,
     )
     with RunStore(store) as run_store:
         records = compare(names, overrides, exp, run_store, console=console, resume=resume)
@@ -302,6 +311,58 @@ def runs_show(
         console.print(table)
     if result:
         console.print(results_table([ResultRecord.model_validate(result)], title="result"))
+
+
+@app.command("continual")
+def continual(
+    methods: Annotated[
+        str, typer.Option("--methods", help="comma-separated methods")
+    ] = "structural,backprop",
+    first: Annotated[
+        str, typer.Option("--first", help="classes learned in phase A, e.g. 0,1,2,3,4")
+    ] = "0,1,2,3,4",
+    second: Annotated[
+        str, typer.Option("--second", help="classes learned in phase B, e.g. 5,6,7,8,9")
+    ] = "5,6,7,8,9",
+    set_: SetOpt = None,
+    quick: Quick = False,
+    json_path: JsonOut = None,
+    seed: Seed = 0,
+    hidden: Hidden = "1000",
+    device: Device = "auto",
+    data_dir: DataDir = None,
+    no_progress: NoProgress = False,
+) -> None:
+    """Space for new memories: learn --first classes, then --second; what is kept and recruited."""
+    from neuroplastic.experiments.continual import (
+        continual_table,
+        parse_class_list,
+        run_continual,
+        write_continual_json,
+    )
+
+    names = [m.strip() for m in methods.split(",") if m.strip()]
+    if not names:
+        raise ParameterError("--methods is empty")
+    models = {name: get_method(name).params_model for name in names}
+    overrides = split_overrides(parse_assignments(set_ or []), models)
+    results = run_continual(
+        names,
+        parse_class_list(first, "--first"),
+        parse_class_list(second, "--second"),
+        hidden=_parse_hidden(hidden),
+        seed=seed,
+        quick=quick,
+        overrides=overrides,
+        data_dir=data_dir,
+        device=device,
+        progress=not no_progress and sys.stderr.isatty(),
+        console=console,
+    )
+    console.print(continual_table(results))
+    if json_path is not None:
+        write_continual_json(json_path, results)
+        console.print(f"results written to {json_path}")
 
 
 def main() -> None:

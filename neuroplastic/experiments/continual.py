@@ -1,0 +1,355 @@
+"""Space for new memories: class-incremental learning in two phases, A then B.
+
+The claim under test (structural plasticity, deliverable 2): a structural rule keeps part of its
+hidden layer as an unconnected *reserve*, and recruits reserve units and grows synapses for
+classes it has not seen before, so that learning them overwrites less of what was learned. Each
+method is trained, on one data split and from one seeded initialisation:
+
+- **phase A** on the training samples of the ``first`` classes only (ledger phase ``"A"``);
+- **phase B** on the training samples of the ``second`` classes only (ledger phase ``"B"``).
+
+The output layer has ``len(first) + len(second)`` units from the start (labels are remapped over
+all the classes together), so nothing is added to the architecture between phases: only the
+learning rule decides what the new classes get. After each phase the *test* split is scored on
+the first classes, the second classes and all of them (scoring only: nothing is chosen on the
+test split; the training loop evaluates on the validation samples of the phase's classes).
+
+What is recorded per phase: those three accuracies, the ledger counts charged to the phase
+(M0 writes, M1 = Σ|Δw|, synapses created and pruned; in all and per synapse group), the
+existing input synapses, and for learners with ``connected_units()`` (the structural rule) the
+connected hidden units. After phase B also: the units **recruited** from the reserve (connected
+after B, not after A), the phase-A units **released** to the reserve (connected after A, not
+after B) and the phase-A units whose input-synapse masks **changed** (a synapse pruned or grown).
+
+**Schedule.** Each phase is a fresh :class:`~neuroplastic.train.Trainer` run of ``epochs``
+epochs. The structural rule's plasticity schedule (hidden learning for ``plastic_epochs()``
+epochs, reserve and budget pruning plus growth from ``prune_epoch`` on) is counted by the
+learner's ``epoch`` attribute; it is set back to 0 before each phase, so the whole schedule —
+hidden learning, pruning, growth — restarts for the new phase. Without it the hidden layer of a
+structural learner would be frozen during phase B (its plastic epochs were used up in phase A)
+and it could recruit nothing. Its other state (weights, masks, homeostatic rates and biases, the
+silent-synapse counters) carries over. Other learners simply continue training (backprop keeps
+its Adam moments).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import torch
+from rich.console import Console
+from rich.table import Table
+from torch import Tensor
+
+from neuroplastic.data import DataSplits
+from neuroplastic.data.classes import ALL_CLASSES
+from neuroplastic.data.mnist import Split
+from neuroplastic.errors import NeuroplasticError, ParameterError
+from neuroplastic.methods import Learner
+from neuroplastic.methods.structural import StructuralLearner
+from neuroplastic.runner import (
+    Experiment,
+    build_learner,
+    load_data,
+    method_params,
+    resolve_device,
+)
+from neuroplastic.train import LoopSettings, Trainer, accuracy
+
+__all__ = [
+    "PHASES",
+    "check_phase_classes",
+    "continual_table",
+    "parse_class_list",
+    "run_continual",
+    "write_continual_json",
+]
+
+#: Ledger phase names of the two training phases, in order.
+PHASES = ("A", "B")
+
+
+# ------------------------------------------------------------------ class lists
+def parse_class_list(text: str, option: str = "classes") -> list[int]:
+    """Parse ``"0,1,2"`` into sorted digits; one class is allowed (a phase may hold one).
+
+    Raises :class:`ParameterError` naming ``option`` for junk, repeats or digits outside 0..9.
+    """
+    items = [item.strip() for item in text.split(",") if item.strip()]
+    if not items:
+        raise ParameterError(f"{option}: empty class list; expected digits like '0,1,2'")
+    try:
+        values = [int(item) for item in items]
+    except ValueError:
+        raise ParameterError(
+            f"{option}: bad class list {text!r}; expected comma-separated digits like '0,1,2'"
+        ) from None
+    return _check_list(values, option)
+
+
+def _check_list(values: Sequence[int], option: str) -> list[int]:
+    bad = [v for v in values if isinstance(v, bool) or not isinstance(v, int)]
+    if bad:
+        raise ParameterError(f"{option}: classes must be integers 0..9, got {bad}")
+    out_of_range = [v for v in values if v not in ALL_CLASSES]
+    if out_of_range:
+        raise ParameterError(f"{option}: classes must lie in 0..9, got {out_of_range}")
+    repeated = sorted({v for v in values if list(values).count(v) > 1})
+    if repeated:
+        raise ParameterError(f"{option}: classes must be unique, repeated: {repeated}")
+    if not values:
+        raise ParameterError(f"{option}: needs at least one class")
+    return sorted(values)
+
+
+def check_phase_classes(first: Sequence[int], second: Sequence[int]) -> tuple[list[int], list[int]]:
+    """Validate the two phases' classes: each non-empty, in 0..9, unique, and disjoint."""
+    a = _check_list(list(first), "first classes")
+    b = _check_list(list(second), "second classes")
+    overlap = sorted(set(a) & set(b))
+    if overlap:
+        raise ParameterError(
+            f"first classes {a} and second classes {b} overlap in {overlap}; each class must be "
+            "learned in one phase only"
+        )
+    return a, b
+
+
+# ------------------------------------------------------------------ helpers
+def _labels(data: DataSplits, classes: Sequence[int]) -> Tensor:
+    return torch.tensor([data.classes.index(c) for c in classes], dtype=torch.int64)
+
+
+def _subset(split: Split, labels: Tensor, device: torch.device) -> tuple[Tensor, Tensor]:
+    keep = torch.isin(split.y, labels)
+    return split.x[keep].to(device), split.y[keep].to(device)
+
+
+def _maybe_accuracy(learner: Learner, x: Tensor, y: Tensor) -> float | None:
+    return accuracy(learner, x, y) if x.shape[0] else None
+
+
+def _connected(learner: Learner) -> Tensor | None:
+    """Per hidden unit: has it at least one input synapse? None for learners without units."""
+    if not callable(getattr(learner, "connected_units", None)):
+        return None
+    return learner.input_synapses().mask.detach().any(1).cpu()
+
+
+def _counts(learner: Learner, phase: str | None, group: str | None = None) -> dict[str, Any]:
+    c = learner.ledger.counts(group=group, phase=phase)
+    return {"m0": c.m0, "m1": c.m1, "created": c.created, "pruned": c.pruned}
+
+
+def _group_counts(learner: Learner, phase: str) -> dict[str, dict[str, Any]]:
+    """The phase's counts per synapse group (where did the writes go: hidden or readout?)."""
+    return {syn.name: _counts(learner, phase, syn.name) for syn in learner.synapses()}
+
+
+def _build(
+    name: str, params: Any, exp: Experiment, data: DataSplits, device: torch.device
+) -> Learner:
+    try:
+        return build_learner(name, params, exp, data, device)
+    except NeuroplasticError:
+        raise
+    except ValueError as exc:  # a builder's own check (e.g. one hidden layer only)
+        raise ParameterError(f"{name}: {exc}") from None
+
+
+# ------------------------------------------------------------------ experiment
+def run_continual(
+    methods: Sequence[str],
+    first: Sequence[int],
+    second: Sequence[int],
+    *,
+    hidden: Sequence[int] = (1000,),
+    seed: int = 0,
+    quick: bool = False,
+    overrides: dict[str, dict[str, str]] | None = None,
+    data_dir: str | os.PathLike[str] | None = None,
+    device: str = "auto",
+    progress: bool = False,
+    data: DataSplits | None = None,
+    console: Console | None = None,
+) -> list[dict[str, Any]]:
+    """Train each method on the ``first`` classes (phase A), then on the ``second`` (phase B).
+
+    ``data`` replaces the MNIST loading (tests inject small synthetic splits); its ``classes``
+    must be exactly ``first + second``. Quick mode takes the runner's quick subset and epoch
+    caps. Returns one dict per method: ``phases`` (one record per phase end), ``retention``
+    (accuracy on the first classes after B divided by that after A), ledger totals, params, seed.
+    """
+    if not methods:
+        raise ParameterError("no methods given")
+    first_c, second_c = check_phase_classes(first, second)
+    overrides = overrides or {}
+    exp = Experiment(
+        classes=sorted(first_c + second_c),
+        hidden=list(hidden),
+        seed=seed,
+        device=device,
+        quick=quick,
+        data_dir=None if data_dir is None else str(data_dir),
+        progress=progress,
+    )
+    exp.validate()
+    all_params = {name: method_params(name, overrides.get(name, {}), quick) for name in methods}
+    dev = resolve_device(device)
+    if data is None:
+        data = load_data(exp, console)
+    elif sorted(data.classes) != exp.classes:
+        raise ParameterError(
+            f"the data holds classes {data.classes} but first + second are {exp.classes}"
+        )
+    phase_classes = {"A": first_c, "B": second_c}
+    labels = {phase: _labels(data, classes) for phase, classes in phase_classes.items()}
+    x_first, y_first = _subset(data.test, labels["A"], dev)
+    x_second, y_second = _subset(data.test, labels["B"], dev)
+    x_all, y_all = data.test.x.to(dev), data.test.y.to(dev)
+
+    results = []
+    for name in methods:
+        params = all_params[name]
+        learner = _build(name, params, exp, data, dev)
+        settings = LoopSettings(epochs=params.epochs, batch_size=params.batch_size, seed=seed)
+        phases: list[dict[str, Any]] = []
+        after_a: Tensor | None = None
+        mask_a: Tensor | None = None
+        for phase in PHASES:
+            x, y = _subset(data.train, labels[phase], dev)
+            xv, yv = _subset(data.val, labels[phase], dev)
+            if x.shape[0] == 0 or xv.shape[0] == 0:
+                raise ParameterError(
+                    f"phase {phase}: no training or validation samples of classes "
+                    f"{phase_classes[phase]}"
+                )
+            if console is not None:
+                console.print(
+                    f"[bold]{name}[/bold] phase {phase}: classes {phase_classes[phase]}, "
+                    f"{x.shape[0]} training samples ..."
+                )
+            if isinstance(learner, StructuralLearner):
+                learner.epoch = 0  # restart the plasticity schedule for the new phase
+            trainer = Trainer(learner, settings, progress=progress)
+            with learner.ledger.phase(phase):
+                outcome = trainer.fit(x, y, xv, yv)
+            connected = _connected(learner)
+            record: dict[str, Any] = {
+                "phase": phase,
+                "classes": phase_classes[phase],
+                "train_samples": int(x.shape[0]),
+                "epochs": outcome.epochs_done,
+                "samples_seen": outcome.samples_seen,
+                "wall_s": outcome.wall_s,
+                "val_accuracy": outcome.curve[-1].val_accuracy if outcome.curve else None,
+                "acc_first": _maybe_accuracy(learner, x_first, y_first),
+                "acc_second": _maybe_accuracy(learner, x_second, y_second),
+                "acc_all": accuracy(learner, x_all, y_all),
+                "input_synapses": learner.input_synapses().n_existing,
+                "connected_units": None if connected is None else int(connected.sum()),
+                "recruited": None,
+                "recruited_units": None,
+                "released": None,
+                "changed_units": None,
+                **_counts(learner, phase),
+                "per_group": _group_counts(learner, phase),
+            }
+            if connected is not None and phase == "A":
+                after_a = connected
+                mask_a = learner.input_synapses().mask.detach().cpu().clone()
+            elif connected is not None and after_a is not None and mask_a is not None:
+                mask_b = learner.input_synapses().mask.detach().cpu()
+                recruited = connected & ~after_a
+                rewired = after_a & (mask_b != mask_a).any(1)
+                record.update(
+                    recruited=int(recruited.sum()),
+                    recruited_units=recruited.nonzero().flatten().tolist(),
+                    released=int((after_a & ~connected).sum()),
+                    changed_units=int(rewired.sum()),
+                )
+            phases.append(record)
+        acc_a, acc_b = phases[0]["acc_first"], phases[1]["acc_first"]
+        results.append(
+            {
+                "method": name,
+                "architecture": learner.architecture,
+                "dataset": data.dataset,
+                "first": first_c,
+                "second": second_c,
+                "classes": list(data.classes),
+                "hidden": list(hidden),
+                "seed": seed,
+                "quick": quick,
+                "device": str(dev),
+                "n_hidden_units": None if after_a is None else int(after_a.numel()),
+                "phases": phases,
+                "retention": acc_b / acc_a if acc_a and acc_b is not None else None,
+                "ledger": _counts(learner, None),
+                "params": params.model_dump(mode="json"),
+                "schedule": (
+                    "structural plasticity schedule (hidden learning, pruning, growth) "
+                    "restarted for each phase"
+                    if isinstance(learner, StructuralLearner)
+                    else "training continues across phases"
+                ),
+            }
+        )
+    return results
+
+
+# ------------------------------------------------------------------ output
+def _pct(value: float | None) -> str:
+    return "-" if value is None else f"{value:.2%}"
+
+
+def _int(value: int | None) -> str:
+    return "-" if value is None else f"{value:,}"
+
+
+def continual_table(results: Sequence[dict[str, Any]], title: str | None = None) -> Table:
+    """One row per method and phase: accuracies, structure and the phase's ledger counts."""
+    if title is None and results:
+        r = results[0]
+        title = f"continual learning: classes {r['first']} then {r['second']} ({r['architecture']})"
+    table = Table(title=title)
+    for col in (
+        "method",
+        "phase",
+        "acc first",
+        "acc second",
+        "acc all",
+        "connected units",
+        "input synapses",
+        "recruited",
+        "M0",
+        "M1",
+    ):
+        table.add_column(col, justify="left" if col in ("method", "phase") else "right")
+    for r in results:
+        for p in r["phases"]:
+            table.add_row(
+                r["method"],
+                p["phase"],
+                _pct(p["acc_first"]),
+                _pct(p["acc_second"]),
+                _pct(p["acc_all"]),
+                _int(p["connected_units"]),
+                _int(p["input_synapses"]),
+                _int(p["recruited"]),
+                f"{p['m0']:.3g}",
+                f"{p['m1']:.3g}",
+            )
+    return table
+
+
+def write_continual_json(path: Path, results: Sequence[dict[str, Any]]) -> None:
+    """Write the results as a JSON list, atomically (temporary file, then rename)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(json.dumps(list(results), indent=2) + "\n")
+    tmp.replace(path)
