@@ -9,11 +9,9 @@ import signal
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import pytest
 
-from neuroplastic.data import MNIST_FILES, mnist_dir
 from neuroplastic.methods import default_comparison
 from neuroplastic.results import ResultRecord
 
@@ -40,24 +38,6 @@ REQUIRED_FIELDS = [
 ]
 
 
-@pytest.fixture(scope="module")
-def mnist_path() -> Path:
-    path = mnist_dir()
-    if not all((path / name).is_file() for name in MNIST_FILES):
-        pytest.skip("MNIST not fetched; run `neuroplastic data fetch mnist`")
-    return path
-
-
-@pytest.fixture
-def env(tmp_path: Path, mnist_path: Path) -> dict[str, str]:
-    return {
-        **os.environ,
-        "NEUROPLASTIC_HOME": str(tmp_path / "home"),
-        "NEUROPLASTIC_STORE": str(tmp_path / "home" / "runs.sqlite"),
-        "NEUROPLASTIC_DATA": str(mnist_path),
-    }
-
-
 def cli(env: dict[str, str], *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
     """Run the CLI in a separate process (needed where the process gets killed)."""
     return subprocess.run(
@@ -67,27 +47,6 @@ def cli(env: dict[str, str], *args: str, timeout: float = 120) -> subprocess.Com
         text=True,
         timeout=timeout,
     )
-
-
-@pytest.fixture
-def run_main(env, monkeypatch, capsys):
-    """Run ``neuroplastic.cli.main`` in this process; returns (exit code, stdout, stderr)."""
-    from neuroplastic import cli as cli_module
-
-    for key in ("NEUROPLASTIC_HOME", "NEUROPLASTIC_STORE", "NEUROPLASTIC_DATA"):
-        monkeypatch.setenv(key, env[key])
-
-    def call(*args: str) -> tuple[int, str, str]:
-        monkeypatch.setattr(sys, "argv", ["neuroplastic", *args])
-        code = 0
-        try:
-            cli_module.main()
-        except SystemExit as exc:
-            code = int(exc.code or 0)
-        out = capsys.readouterr()
-        return code, out.out, out.err
-
-    return call
 
 
 def test_compare_quick_prints_table_and_writes_records(run_main, tmp_path):

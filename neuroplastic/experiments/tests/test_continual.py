@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 import json
-import sys
-from pathlib import Path
 
 import pytest
 import torch
 
-from neuroplastic.data import MNIST_FILES, mnist_dir
 from neuroplastic.data.mnist import DataSplits, Split
 from neuroplastic.errors import ParameterError
 from neuroplastic.experiments.continual import (
@@ -171,37 +168,7 @@ def test_class_list_parsing():
 
 
 # ------------------------------------------------------------------ CLI on real MNIST
-@pytest.fixture
-def env(tmp_path: Path) -> dict[str, str]:
-    path = mnist_dir()
-    if not all((path / name).is_file() for name in MNIST_FILES):
-        pytest.skip("MNIST not fetched; run `neuroplastic data fetch mnist`")
-    return {
-        "NEUROPLASTIC_HOME": str(tmp_path / "home"),
-        "NEUROPLASTIC_STORE": str(tmp_path / "home" / "runs.sqlite"),
-        "NEUROPLASTIC_DATA": str(path),
-    }
-
-
-@pytest.fixture
-def run_main(env, monkeypatch, capsys):
-    """Run ``neuroplastic.cli.main`` in this process; returns (exit code, stdout, stderr)."""
-    from neuroplastic import cli as cli_module
-
-    for key, value in env.items():
-        monkeypatch.setenv(key, value)
-
-    def call(*args: str) -> tuple[int, str, str]:
-        monkeypatch.setattr(sys, "argv", ["neuroplastic", *args])
-        code = 0
-        try:
-            cli_module.main()
-        except SystemExit as exc:
-            code = int(exc.code or 0)
-        out = capsys.readouterr()
-        return code, out.out, out.err
-
-    return call
+# (fixtures `env` and `run_main` come from neuroplastic/conftest.py)
 
 
 @pytest.mark.mnist

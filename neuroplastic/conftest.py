@@ -1,0 +1,55 @@
+"""Fixtures shared by the end-to-end tests that run the CLI on real MNIST (marker ``mnist``)."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from neuroplastic.data import MNIST_FILES, mnist_dir
+
+
+@pytest.fixture(scope="session")
+def mnist_path() -> Path:
+    """Directory of the verified MNIST files; skips the test when they are not fetched."""
+    path = mnist_dir()
+    if not all((path / name).is_file() for name in MNIST_FILES):
+        pytest.skip("MNIST not fetched; run `neuroplastic data fetch mnist`")
+    return path
+
+
+@pytest.fixture
+def env(tmp_path: Path, mnist_path: Path) -> dict[str, str]:
+    """Environment of a CLI run with its own store and checkpoints under ``tmp_path``."""
+    return {
+        **os.environ,
+        "NEUROPLASTIC_HOME": str(tmp_path / "home"),
+        "NEUROPLASTIC_STORE": str(tmp_path / "home" / "runs.sqlite"),
+        "NEUROPLASTIC_DATA": str(mnist_path),
+    }
+
+
+@pytest.fixture
+def run_main(
+    env: dict[str, str], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> Callable[..., tuple[int, str, str]]:
+    """Run ``neuroplastic.cli.main`` in this process; returns (exit code, stdout, stderr)."""
+    from neuroplastic import cli as cli_module
+
+    for key in ("NEUROPLASTIC_HOME", "NEUROPLASTIC_STORE", "NEUROPLASTIC_DATA"):
+        monkeypatch.setenv(key, env[key])
+
+    def call(*args: str) -> tuple[int, str, str]:
+        monkeypatch.setattr(sys, "argv", ["neuroplastic", *args])
+        code = 0
+        try:
+            cli_module.main()
+        except SystemExit as exc:
+            code = int(exc.code or 0)
+        out = capsys.readouterr()
+        return code, out.out, out.err
+
+    return call
