@@ -34,6 +34,7 @@ from pydantic import Field, model_validator
 from torch import Tensor
 
 from neuroplastic.energy.synops import active_counter
+from neuroplastic.errors import ParameterError
 from neuroplastic.methods.base import BuildContext, Learner, TrainingParams, one_hot
 from neuroplastic.methods.registry import register_method
 from neuroplastic.rules.competitive import (
@@ -67,6 +68,7 @@ class StructuralParams(TrainingParams):
     eta_hidden: float = Field(0.05, gt=0, le=1, description="Hebbian learning rate η")
     homeostasis: bool = Field(True, description="homeostatic bias plasticity on/off")
     eta_bias: float = Field(1.0, gt=0, le=10, description="homeostatic bias rate η_b")
+    rate_tau: float = Field(100.0, ge=1, le=1e6, description="win-rate time constant (batches)")
     nonnegative: bool = Field(True, description="input synapses excitatory (w >= 0)")
     budget: int = Field(
         7, ge=0, le=100_000, description="synapses kept per hidden unit (0 = no budget)"
@@ -126,10 +128,12 @@ class StructuralLearner(Learner):
     def __init__(self, ctx: BuildContext, p: StructuralParams) -> None:
         super().__init__()
         if len(ctx.hidden) != 1:
-            raise ValueError("the structural rule has exactly one hidden layer (--hidden N)")
+            raise ParameterError("the structural rule has exactly one hidden layer (--hidden N)")
         n_hidden = ctx.hidden[0]
         if p.competition == "kwta" and p.k > n_hidden:
-            raise ValueError(f"k = {p.k} winners exceeds the {n_hidden} hidden units")
+            raise ParameterError(
+                f"structural: k = {p.k} winners exceeds the {n_hidden} hidden units"
+            )
         self.ledger = ctx.ledger
         self.p = p
         self.n_classes = ctx.n_classes
@@ -183,7 +187,7 @@ class StructuralLearner(Learner):
         self.trace += signal.T @ x
         self.activity += won
         if self.p.homeostasis:
-            self.rate.copy_(update_rate(self.rate, won / x.shape[0], tau=100.0))
+            self.rate.copy_(update_rate(self.rate, won / x.shape[0], tau=self.p.rate_tau))
             self.hidden_bias.apply(
                 homeostatic_bias_delta(self.rate, self.target_rate, self.p.eta_bias)
             )

@@ -98,5 +98,5 @@ def test_bad_schedule_is_rejected_with_names():
         build_params(
             get_method("structural").params_model, {"epochs": 3, "prune_epoch": 2}, "structural"
         )
-    with pytest.raises(ValueError, match="exceeds"):
+    with pytest.raises(ParameterError, match="exceeds"):
         learner(hidden=3, k=5)
