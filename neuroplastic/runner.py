@@ -167,7 +167,6 @@ def make_record(
     n_input = learner.input_synapses().n_nonsilent(exp.nonsilent_eps)
     n_all = sum(s.n_nonsilent(exp.nonsilent_eps) for s in groups)
     info = information_fields(learner, x_test, y_test, n_input, n_all) if exp.info else {}
-    connected = getattr(learner, "connected_units", None)
     return ResultRecord(
         method=name,
         dataset=data.dataset,
@@ -181,7 +180,7 @@ def make_record(
         synapses_total=sum(s.n_existing for s in groups),
         synapses_nonsilent=n_all,
         synapses_nonsilent_input=n_input,
-        connected_units=connected() if callable(connected) else None,
+        connected_units=learner.connected_units(),
         **info,
         nonsilent_eps=exp.nonsilent_eps,
         m0=summary["m0"],

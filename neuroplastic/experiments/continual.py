@@ -23,13 +23,12 @@ after B) and the phase-A units whose input-synapse masks **changed** (a synapse 
 
 **Schedule.** Each phase is a fresh :class:`~neuroplastic.train.Trainer` run of ``epochs``
 epochs. The structural rule's plasticity schedule (hidden learning for ``plastic_epochs()``
-epochs, reserve and budget pruning plus growth from ``prune_epoch`` on) is counted by the
-learner's ``epoch`` attribute; it is set back to 0 before each phase, so the whole schedule —
-hidden learning, pruning, growth — restarts for the new phase. Without it the hidden layer of a
-structural learner would be frozen during phase B (its plastic epochs were used up in phase A)
-and it could recruit nothing. Its other state (weights, masks, homeostatic rates and biases, the
-silent-synapse counters) carries over. Other learners simply continue training (backprop keeps
-its Adam moments).
+epochs, reserve and budget pruning plus growth from ``prune_epoch`` on) restarts for each phase:
+every learner's ``begin_phase`` hook is called before it (a no-op for backprop). Without it the
+hidden layer of a structural learner would be frozen during phase B (its plastic epochs were
+used up in phase A) and it could recruit nothing. Its other state (weights, masks, homeostatic
+rates and biases, the silent-synapse counters) carries over. Other learners simply continue
+training (backprop keeps its Adam moments).
 """
 
 from __future__ import annotations
@@ -50,7 +49,6 @@ from neuroplastic.data.classes import ALL_CLASSES
 from neuroplastic.data.mnist import Split
 from neuroplastic.errors import NeuroplasticError, ParameterError
 from neuroplastic.methods import Learner
-from neuroplastic.methods.structural import StructuralLearner
 from neuroplastic.runner import (
     Experiment,
     build_learner,
@@ -135,7 +133,7 @@ def _maybe_accuracy(learner: Learner, x: Tensor, y: Tensor) -> float | None:
 
 def _connected(learner: Learner) -> Tensor | None:
     """Per hidden unit: has it at least one input synapse? None for learners without units."""
-    if not callable(getattr(learner, "connected_units", None)):
+    if learner.connected_units() is None:
         return None
     return learner.input_synapses().mask.detach().any(1).cpu()
 
@@ -233,8 +231,7 @@ def run_continual(
                     f"[bold]{name}[/bold] phase {phase}: classes {phase_classes[phase]}, "
                     f"{x.shape[0]} training samples ..."
                 )
-            if isinstance(learner, StructuralLearner):
-                learner.epoch = 0  # restart the plasticity schedule for the new phase
+            learner.begin_phase(phase)
             trainer = Trainer(learner, settings, progress=progress)
             with learner.ledger.phase(phase):
                 outcome = trainer.fit(x, y, xv, yv)
@@ -291,12 +288,7 @@ def run_continual(
                 "retention": acc_b / acc_a if acc_a and acc_b is not None else None,
                 "ledger": _counts(learner, None),
                 "params": params.model_dump(mode="json"),
-                "schedule": (
-                    "structural plasticity schedule (hidden learning, pruning, growth) "
-                    "restarted for each phase"
-                    if isinstance(learner, StructuralLearner)
-                    else "training continues across phases"
-                ),
+                "schedule": "Learner.begin_phase called before each phase",
             }
         )
     return results

@@ -65,6 +65,12 @@ class Learner(nn.Module, ABC):
     def architecture(self) -> str:
         """Human-readable architecture, e.g. ``'784-1000-10'``."""
 
+    def begin_phase(self, name: str) -> None:
+        """Called before training on a new phase of a curriculum (e.g. new classes).
+
+        Learners with a plasticity schedule restart it here. Default: nothing.
+        """
+
     def on_epoch_end(self, epoch: int) -> None:
         """Called by the training loop after epoch ``epoch`` (0-based) has been trained.
 
@@ -77,6 +83,10 @@ class Learner(nn.Module, ABC):
 
         Default: None (the method has no single hidden layer to measure).
         """
+        return None
+
+    def connected_units(self) -> int | None:
+        """Hidden units with at least one input synapse; None where units are never disconnected."""
         return None
 
     def input_synapses(self) -> Synapses:

@@ -20,21 +20,10 @@ number of synapses removed and the record's ``synapses_nonsilent`` is ``budget``
   kept falls geometrically from its current value to ``budget``
   (``keep ← round(existing · (budget / existing)^(1 / rounds_left))``). Needs
   ``epochs >= finetune_epochs + prune_steps``.
-- *Where the epochs are*: ``BuildContext`` does not carry the training-set size, so the
-  learner learns the epoch length once, during the first epoch, from whichever signal comes
-  first. (1) Where the training loop calls ``Learner.on_epoch_end`` after each epoch, that call
-  fixes it. (2) Otherwise it is read off the data stream: the loop
-  (:mod:`neuroplastic.train`) presents each epoch as a permutation of the training split, so
-  the first batch whose samples have *all* been seen before is the first batch of epoch 2, and
-  the samples seen until then are the epoch length. For (2) the learner keeps a 64-bit
-  fingerprint (BLAKE2b of the row's bytes) per training sample during the first epoch and drops
-  them once the length is known; it assumes no batch of the first epoch consists only of exact
-  duplicates of earlier samples (MNIST's 55,000 training images are pairwise distinct). Both
-  need no parameter and are exact for any training-set size, class subset, ``--quick`` and
-  batch size (a short last batch included), and both put the pruning at the same step. The
-  sample count, the epoch length and the fingerprints are part of the learner state, so a
-  resumed run prunes at the same step as an uninterrupted one. A run stopped early by
-  ``--target-accuracy`` before the pruning epoch is never pruned.
+- *Where the epochs are*: the rounds run in ``on_epoch_end``, which the training loop
+  (:mod:`neuroplastic.train`) calls after every epoch, so no training-set size is needed and a
+  resumed run (``rounds_done`` is in the learner state) prunes at the same point. A run stopped
+  early by ``--target-accuracy`` before the pruning epoch is never pruned.
 - *Ledger phases*: pruning rounds are charged to phase ``prune``; after the last round the
   ledger's phase becomes ``finetune`` so the fine-tuning writes are reported apart from the
   dense training (phase ``train``). Adam's moments are kept across the pruning (those of
@@ -46,13 +35,11 @@ number of synapses removed and the record's ``synapses_nonsilent`` is ``budget``
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Sequence
 from typing import Any
 
 import torch
 from pydantic import Field, ValidationInfo, field_validator
-from torch import Tensor
 
 from neuroplastic.errors import ParameterError
 from neuroplastic.methods.backprop import BackpropLearner, BackpropParams
@@ -124,15 +111,6 @@ def magnitude_prune(groups: Sequence[Synapses], keep: int) -> int:
     return removed
 
 
-def row_fingerprints(x: Tensor) -> list[int]:
-    """A 64-bit fingerprint (BLAKE2b of the bytes) of each row of ``x``, as signed ints."""
-    rows = x.detach().reshape(x.shape[0], -1).contiguous().cpu().view(torch.uint8).numpy()
-    return [
-        int.from_bytes(hashlib.blake2b(r.tobytes(), digest_size=8).digest(), "little", signed=True)
-        for r in rows
-    ]
-
-
 class PrunedBackpropLearner(BackpropLearner):
     """Backprop learner that prunes its weights to a budget on schedule, then fine-tunes."""
 
@@ -151,36 +129,18 @@ class PrunedBackpropLearner(BackpropLearner):
         self.weight_groups: list[Synapses] = [
             layer.weight for layer in self.model.layers if isinstance(layer, DenseLayer)
         ]
-        self.samples_seen = 0
-        self.epoch_length: int | None = None
         self.rounds_done = 0
-        self._seen: set[int] = set()
         if self.budget >= sum(g.n_existing for g in self.weight_groups):
             self.rounds_done = self.prune_steps  # nothing to prune: plain backprop
 
     # -------------------------------------------------------------- schedule
-    def _watch_epoch(self, x: Tensor) -> None:
-        """Learn the epoch length: the first batch made only of seen samples opens epoch 2."""
-        prints = row_fingerprints(x)
-        if self.samples_seen > 0 and all(f in self._seen for f in prints):
-            self.epoch_length = self.samples_seen
-            self._seen = set()
-        else:
-            self._seen.update(prints)
-
+    @torch.no_grad()
     def on_epoch_end(self, epoch: int) -> None:
-        """The loop's epoch signal, where it sends one: fixes the epoch length at once."""
-        if self.rounds_done >= self.prune_steps:
-            return
-        if self.epoch_length is None and self.samples_seen > 0:
-            self.epoch_length = self.samples_seen // (epoch + 1)
-            self._seen = set()
-
-    def _next_round_at(self) -> int | None:
-        """Samples seen at which the next pruning round is due (None: unknown or no more)."""
-        if self.epoch_length is None or self.rounds_done >= self.prune_steps:
-            return None
-        return (self.first_prune_epoch + self.rounds_done) * self.epoch_length
+        """Run the pruning rounds due after epoch ``epoch`` (0-based) has been trained."""
+        while self.rounds_done < self.prune_steps and (
+            epoch + 1 >= self.first_prune_epoch + self.rounds_done
+        ):
+            self.prune_round()
 
     def prune_round(self) -> int:
         """One round of global magnitude pruning; the last one leaves exactly ``budget``."""
@@ -196,34 +156,13 @@ class PrunedBackpropLearner(BackpropLearner):
             self.ledger.set_phase("finetune")
         return removed
 
-    def train_step(self, x: Tensor, y: Tensor) -> None:
-        if self.rounds_done < self.prune_steps:
-            if self.epoch_length is None:
-                self._watch_epoch(x)
-            due = self._next_round_at()
-            while due is not None and self.samples_seen >= due:
-                self.prune_round()
-                due = self._next_round_at()
-        super().train_step(x, y)
-        self.samples_seen += int(x.shape[0])
-
     # ----------------------------------------------------------------- state
     def learner_state(self) -> dict[str, Any]:
-        return {
-            "optimizer": super().learner_state(),
-            "samples_seen": self.samples_seen,
-            "epoch_length": self.epoch_length,
-            "rounds_done": self.rounds_done,
-            "seen": torch.tensor(sorted(self._seen), dtype=torch.int64),
-        }
+        return {"optimizer": super().learner_state(), "rounds_done": self.rounds_done}
 
     def load_learner_state(self, state: dict[str, Any]) -> None:
         super().load_learner_state(state["optimizer"])
-        self.samples_seen = int(state["samples_seen"])
-        length = state["epoch_length"]
-        self.epoch_length = None if length is None else int(length)
         self.rounds_done = int(state["rounds_done"])
-        self._seen = {int(v) for v in state["seen"].tolist()}
 
 
 @register_method(

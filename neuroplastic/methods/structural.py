@@ -40,7 +40,7 @@ from neuroplastic.methods.registry import register_method
 from neuroplastic.rules.competitive import (
     CompetitiveParams,
     competition_signal,
-    instar_delta,
+    instar_from_coincidence,
     match_scores,
     template_code,
 )
@@ -182,9 +182,9 @@ class StructuralLearner(Learner):
             signal = torch.ones_like(scores)
         else:
             signal = competition_signal(scores, self.competitive)
-        self.hidden.apply(instar_delta(x, signal, w, self.p.eta_hidden))
-        won = signal.sum(0)
-        self.trace += signal.T @ x
+        coincidence, won = signal.T @ x, signal.sum(0)
+        self.hidden.apply(instar_from_coincidence(coincidence, won, w, self.p.eta_hidden, len(x)))
+        self.trace += coincidence
         self.activity += won
         if self.p.homeostasis:
             self.rate.copy_(update_rate(self.rate, won / x.shape[0], tau=self.p.rate_tau))
@@ -213,6 +213,10 @@ class StructuralLearner(Learner):
         )
         out = h @ self.readout.w.T + self.readout_bias.w
         self.readout_bias.apply(self.p.eta_readout * (target - out).mean(0))
+
+    def begin_phase(self, name: str) -> None:
+        """Restart the plasticity schedule (hidden learning, pruning, growth, then readout)."""
+        self.epoch = 0
 
     @torch.no_grad()
     def on_epoch_end(self, epoch: int) -> None:
@@ -257,7 +261,7 @@ class StructuralLearner(Learner):
         n_hidden, n_in = self.hidden.w.shape
         return f"{n_in}-{n_hidden}-{self.n_classes}"
 
-    def connected_units(self) -> int:
+    def connected_units(self) -> int | None:
         """Hidden units that have at least one input synapse (the rest are the reserve)."""
         return int(self.hidden.mask.any(1).sum())
 

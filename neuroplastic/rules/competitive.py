@@ -82,8 +82,14 @@ def instar_delta(x: Tensor, y: Tensor, w: Tensor, eta: float) -> Tensor:
             f"instar: x {tuple(x.shape)}, y {tuple(y.shape)}, w {tuple(w.shape)} "
             "must be (B, n_in), (B, N), (N, n_in)"
         )
-    batch = x.shape[0]
-    return eta * (y.T @ x - y.sum(0)[:, None] * w) / batch
+    return instar_from_coincidence(y.T @ x, y.sum(0), w, eta, x.shape[0])
+
+
+def instar_from_coincidence(
+    coincidence: Tensor, activity: Tensor, w: Tensor, eta: float, batch: int
+) -> Tensor:
+    """The instar update from precomputed Σ_b y_bj x_bi (N, n_in) and Σ_b y_bj (N,)."""
+    return eta * (coincidence - activity[:, None] * w) / batch
 
 
 def template_code(x: Tensor, w: Tensor, gain: float) -> Tensor:

@@ -14,7 +14,6 @@ from neuroplastic.methods.pruned_backprop import (
     PrunedBackpropLearner,
     PrunedBackpropParams,
     magnitude_prune,
-    row_fingerprints,
 )
 from neuroplastic.params import build_params
 from neuroplastic.synapses import Synapses
@@ -90,13 +89,14 @@ def fit(learner, x, y, epochs, batch_size=8):
 
 
 def stream(learner, x, y, epochs, batch_size=8):
-    """Batches only, as the loop orders them, and no epoch signal: the length is inferred."""
+    """A hand-written loop keeping the loop contract: batches in order, then ``on_epoch_end``."""
     n = x.shape[0]
     for epoch in range(epochs):
         order = epoch_order(n, 1, epoch)
         for start in range(0, n, batch_size):
             idx = order[start : start + batch_size]
             learner.train_step(x[idx], y[idx])
+        learner.on_epoch_end(epoch)
 
 
 @pytest.mark.parametrize("loop", [fit, stream])
@@ -106,7 +106,6 @@ def test_prunes_to_exact_budget_at_scheduled_epoch_and_keeps_mask_while_finetuni
     rec = Recorder(learner)
     loop(learner, x, y, epochs=4)
 
-    assert learner.epoch_length == 96
     # dense for 3 epochs (36 steps), pruned at the first step of epoch 4, before its update
     assert [r["step"] for r in rec.before_prune] == [36]
     assert rec.existing_after_step[:36] == [N_WEIGHTS] * 36
@@ -151,19 +150,8 @@ def test_epoch_length_found_with_a_short_last_batch(loop):
     learner = build(epochs=3, finetune_epochs=1, budget=30)
     rec = Recorder(learner)
     loop(learner, x, y, epochs=3)
-    assert learner.epoch_length == 90
     assert [r["step"] for r in rec.before_prune] == [24]
     assert n_existing(learner) == 30
-
-
-def test_epoch_signal_from_the_loop_fixes_the_length():
-    x, y = toy_data(n=40)
-    learner = build(epochs=3, budget=30)
-    for start in range(0, 40, 8):
-        learner.train_step(x[start : start + 8], y[start : start + 8])
-    assert learner.epoch_length is None and len(learner._seen) == 40
-    learner.on_epoch_end(0)
-    assert learner.epoch_length == 40 and not learner._seen
 
 
 def test_no_pruning_when_budget_covers_every_weight():
@@ -172,28 +160,25 @@ def test_no_pruning_when_budget_covers_every_weight():
     fit(learner, x, y, epochs=3)
     assert n_existing(learner) == N_WEIGHTS
     assert learner.ledger.summary()["pruned"] == 0
-    assert learner.epoch_length is None and not learner._seen  # no fingerprints kept
 
 
 def test_state_round_trip_prunes_at_the_same_step():
-    """Resume from the learner's state; no epoch signal, so the length is inferred."""
+    """Resume from the learner's state mid-run; pruning happens at the same point."""
     x, y = toy_data(n=48)  # 6 steps per epoch
-    for cut in (3, 9):  # mid epoch 1 (fingerprints in the state), mid epoch 2
+    for cut in (3, 9, 13):  # mid epoch 1, mid epoch 2, mid epoch 3 (after the pruning)
         reference, first = (build(epochs=3, budget=40) for _ in range(2))
+        resumed = None
         steps = [(e, b) for e in range(3) for b in range(6)]
         for i, (e, b) in enumerate(steps):
             idx = epoch_order(48, 0, e)[b * 8 : (b + 1) * 8]
-            reference.train_step(x[idx], y[idx])
-            if i < cut:
-                first.train_step(x[idx], y[idx])
-            elif i == cut:
+            if i == cut:
                 resumed = build(epochs=3, budget=40)
                 resumed.load_state_dict(first.state_dict())
                 resumed.ledger.load_state_dict(first.ledger.state_dict())
-                resumed.train_step(x[idx], y[idx])
-            else:
-                resumed.train_step(x[idx], y[idx])
-        assert resumed.epoch_length == reference.epoch_length == 48
+            for learner in (reference, resumed if i >= cut else first):
+                learner.train_step(x[idx], y[idx])
+                if b == 5:
+                    learner.on_epoch_end(e)
         for a, b in zip(reference.synapses(), resumed.synapses()):
             assert torch.equal(a.w.detach(), b.w.detach()) and torch.equal(a.mask, b.mask)
         assert resumed.ledger.summary()["pruned"] == reference.ledger.summary()["pruned"]
@@ -212,14 +197,6 @@ def test_magnitude_prune_by_hand():
     assert magnitude_prune([a, b], keep=10) == 0
     with pytest.raises(ParameterError):
         magnitude_prune([a, b], keep=-1)
-
-
-def test_row_fingerprints_identify_rows():
-    x = torch.rand(5, 7, generator=torch.Generator().manual_seed(0))
-    prints = row_fingerprints(x)
-    assert len(set(prints)) == 5 and row_fingerprints(x[[3, 1]]) == [prints[3], prints[1]]
-    assert row_fingerprints(x.clone()) == prints
-    assert len(row_fingerprints(x.to(torch.bfloat16))) == 5  # any dtype
 
 
 def test_parameters_bounds_and_consistency():
