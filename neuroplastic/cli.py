@@ -10,13 +10,26 @@ from types import FrameType
 from typing import Annotated, Any
 
 import typer
+from pydantic import BaseModel
 from rich.console import Console
 from rich.table import Table
 
 from neuroplastic.data import fetch_mnist, parse_classes
 from neuroplastic.errors import NeuroplasticError, ParameterError
+from neuroplastic.experiments.registry import (
+    ExperimentContext,
+    NamedExperiment,
+    available_experiments,
+    find_experiment,
+    options_to_assignments,
+)
 from neuroplastic.methods import available_methods, default_comparison, get_method
-from neuroplastic.params import describe_model, parse_assignments, split_overrides
+from neuroplastic.params import (
+    build_params,
+    describe_model,
+    parse_assignments,
+    split_overrides,
+)
 from neuroplastic.report import plot_records, results_table
 from neuroplastic.results import ResultRecord, write_records
 from neuroplastic.runner import Experiment, compare, run_method
@@ -137,22 +150,65 @@ def data_fetch(
     console.print(f"mnist: four files verified in {path}")
 
 
+def _parameter_table(title: str, model: type[BaseModel]) -> Table:
+    table = Table(title=title, title_justify="left")
+    for col in ("parameter", "type", "default", "description"):
+        table.add_column(col)
+    for row in describe_model(model):
+        table.add_row(*row)
+    return table
+
+
 @app.command("methods")
 def methods_cmd() -> None:
-    """List the methods and their parameters (for --set)."""
+    """List the methods and named experiments, with their parameters (for --set)."""
     for name in available_methods():
         method = get_method(name)
-        table = Table(title=f"{name}: {method.summary}", title_justify="left")
-        for col in ("parameter", "type", "default", "description"):
-            table.add_column(col)
-        for row in describe_model(method.params_model):
-            table.add_row(*row)
+        console.print(_parameter_table(f"method {name}: {method.summary}", method.params_model))
+    for name in available_experiments():
+        named = find_experiment(name)
+        assert named is not None
+        console.print(_parameter_table(f"experiment {name}: {named.summary}", named.params_model))
+
+
+def _run_named_experiment(
+    named: NamedExperiment[Any],
+    assignments: dict[str, str],
+    seed: int,
+    device: str,
+    quick: bool,
+    data_dir: str | None,
+    no_progress: bool,
+    json_path: Path | None,
+) -> None:
+    params = build_params(named.params_model, assignments, named.name)
+    ctx = ExperimentContext(
+        seed=seed,
+        device=device,
+        quick=quick,
+        data_dir=data_dir,
+        progress=not no_progress and sys.stderr.isatty(),
+        output_dir=json_path.parent if json_path is not None else Path("results") / named.name,
+        console=console,
+    )
+    output = named.run(params, ctx)
+    for table in output.tables:
         console.print(table)
+    if output.records:
+        console.print(results_table(output.records))
+    for path in output.files:
+        console.print(f"written: {path}")
+    if json_path is not None:
+        output.write_json(json_path)
+        console.print(f"results written to {json_path}")
 
 
-@app.command("run")
+@app.command("run", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
 def run_cmd(
-    method: Annotated[str, typer.Argument(help="method name (see `neuroplastic methods`)")],
+    ctx: typer.Context,
+    method: Annotated[
+        str, typer.Argument(help="method or named experiment (see `neuroplastic methods`)")
+    ],
     set_: SetOpt = None,
     quick: Quick = False,
     json_path: JsonOut = None,
@@ -170,7 +226,23 @@ def run_cmd(
     nonsilent_eps: NonsilentEps = 0.0,
     info: Info = False,
 ) -> None:
-    """Train one method and print its result record."""
+    """Train one method (or run one named experiment) and print its result.
+
+    A named experiment also takes its parameters as options: `--n 4096` is `--set n=4096`.
+    """
+    named = find_experiment(method)
+    if named is not None:
+        assignments = parse_assignments(set_ or [])
+        assignments.update(options_to_assignments(ctx.args))
+        _run_named_experiment(
+            named, assignments, seed, device, quick, data_dir, no_progress, json_path
+        )
+        return
+    if ctx.args:
+        raise ParameterError(
+            f"unknown option(s) for method {method!r}: {' '.join(ctx.args)} "
+            "(method parameters go through --set key=value)"
+        )
     exp = _experiment(
         classes,
         hidden,

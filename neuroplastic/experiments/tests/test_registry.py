@@ -1,0 +1,125 @@
+"""The named-experiment registry and its ``neuroplastic run NAME --key value`` dispatch."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from pydantic import BaseModel, ConfigDict, Field
+from rich.table import Table
+
+from neuroplastic.errors import ParameterError
+from neuroplastic.experiments import registry
+from neuroplastic.experiments.registry import (
+    ExperimentContext,
+    ExperimentOutput,
+    available_experiments,
+    find_experiment,
+    options_to_assignments,
+    register_experiment,
+)
+
+
+class EchoParams(BaseModel):
+    """Parameters of a test experiment."""
+
+    model_config = ConfigDict(extra="forbid")
+    n: int = Field(10, ge=1, description="a size")
+    rule: str = Field("willshaw", description="a name")
+    clamp: bool = Field(False, description="a flag")
+
+
+@pytest.fixture
+def echo_experiment() -> Iterator[str]:
+    name = "test-echo"
+
+    @register_experiment(name, EchoParams, "echoes its parameters")
+    def run_echo(params: EchoParams, ctx: ExperimentContext) -> ExperimentOutput:
+        table = Table(title="echo")
+        table.add_column("n")
+        table.add_row(str(params.n))
+        return ExperimentOutput(payload={**params.model_dump(), "seed": ctx.seed}, tables=[table])
+
+    yield name
+    registry._REGISTRY.pop(name)
+
+
+@pytest.fixture
+def cli(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path):
+    """Run the CLI in-process (no MNIST needed); returns (exit code, stdout + stderr)."""
+    from neuroplastic import cli as cli_module
+
+    monkeypatch.setenv("NEUROPLASTIC_HOME", str(tmp_path / "home"))
+
+    def call(*args: str) -> tuple[int, str]:
+        monkeypatch.setattr(sys, "argv", ["neuroplastic", *args])
+        code = 0
+        try:
+            cli_module.main()
+        except SystemExit as exc:
+            code = int(exc.code or 0)
+        out = capsys.readouterr()
+        return code, out.out + out.err
+
+    return call
+
+
+def test_options_become_assignments() -> None:
+    args = ["--n", "4096", "--rule=bayes", "--self-connections", "--k", "12"]
+    assert options_to_assignments(args) == {
+        "n": "4096",
+        "rule": "bayes",
+        "self_connections": "true",
+        "k": "12",
+    }
+    with pytest.raises(ParameterError, match="unexpected argument"):
+        options_to_assignments(["4096"])
+
+
+def test_registry_lookup(echo_experiment: str) -> None:
+    assert echo_experiment in available_experiments()
+    found = find_experiment(echo_experiment)
+    assert found is not None and found.params_model is EchoParams
+    assert find_experiment("no-such-experiment") is None
+    with pytest.raises(ParameterError, match="already registered"):
+        register_experiment(echo_experiment, EchoParams, "again")(lambda p, c: ExperimentOutput({}))
+
+
+def test_cli_runs_named_experiment(echo_experiment: str, cli, tmp_path: Path) -> None:
+    out = tmp_path / "echo.json"
+    code, text = cli(
+        "run",
+        echo_experiment,
+        "--n",
+        "7",
+        "--set",
+        "rule=bcpnn",
+        "--clamp",
+        "--seed",
+        "3",
+        "--json",
+        str(out),
+    )
+    assert code == 0, text
+    body = json.loads(out.read_text())
+    assert body == {"n": 7, "rule": "bcpnn", "clamp": True, "seed": 3}
+
+
+def test_cli_named_experiment_bad_parameter(echo_experiment: str, cli) -> None:
+    code, text = cli("run", echo_experiment, "--n", "0")
+    assert code == 2 and "greater than or equal to 1" in text
+    code, text = cli("run", echo_experiment, "--colour", "red")
+    assert code == 2 and "unknown parameter 'colour'" in text
+
+
+def test_cli_method_rejects_unknown_option(cli) -> None:
+    code, text = cli("run", "backprop", "--n", "7")
+    assert code == 2 and "unknown option" in text
+
+
+def test_methods_lists_experiments(echo_experiment: str, cli) -> None:
+    code, text = cli("methods")
+    assert code == 0 and "experiment test-echo" in text and "method backprop" in text
