@@ -91,6 +91,16 @@ class StructuralParams(TrainingParams):
     )
     eta_readout: float = Field(0.5, gt=0, lt=1, description="readout learning rate (NLMS, < 1)")
     perturbation_sigma: float = Field(1e-2, gt=0, le=1, description="perturbation s.d. σ")
+    consolidate: bool = Field(
+        False,
+        description="at a new phase, units connected so far keep their synapses (no hidden "
+        "learning, no pruning); new inputs recruit reserve units",
+    )
+    readout_seen_classes_only: bool = Field(
+        False,
+        description="readout units learn only in phases whose data contain their class "
+        "(no teaching signal, no change)",
+    )
 
     @model_validator(mode="after")
     def _check_schedule(self) -> StructuralParams:
@@ -124,6 +134,8 @@ class StructuralLearner(Learner):
     h_mean: Tensor
     trace: Tensor
     activity: Tensor
+    consolidated: Tensor
+    seen_classes: Tensor
 
     def __init__(self, ctx: BuildContext, p: StructuralParams) -> None:
         super().__init__()
@@ -158,7 +170,10 @@ class StructuralLearner(Learner):
         self.register_buffer("h_mean", torch.zeros(n_hidden))
         self.register_buffer("trace", torch.zeros(n_hidden, ctx.n_features))
         self.register_buffer("activity", torch.zeros(n_hidden))
+        self.register_buffer("consolidated", torch.zeros(n_hidden, dtype=torch.bool))
+        self.register_buffer("seen_classes", torch.zeros(ctx.n_classes, dtype=torch.bool))
         self.epoch = 0
+        self.trained_epochs = 0
         self.silent = SilentTracker(p.silent_eps, p.silent_patience)
 
     # ------------------------------------------------------------ learning
@@ -181,24 +196,30 @@ class StructuralLearner(Learner):
         if self.p.competition == "none":
             signal = torch.ones_like(scores)
         else:
+            # consolidated units do not compete for learning: new inputs go to the others
+            scores = scores.masked_fill(self.consolidated, float("-inf"))
             signal = competition_signal(scores, self.competitive)
+        signal = signal.masked_fill(self.consolidated, 0.0)
         coincidence, won = signal.T @ x, signal.sum(0)
         self.hidden.apply(instar_from_coincidence(coincidence, won, w, self.p.eta_hidden, len(x)))
         self.trace += coincidence
         self.activity += won
         if self.p.homeostasis:
             self.rate.copy_(update_rate(self.rate, won / x.shape[0], tau=self.p.rate_tau))
-            self.hidden_bias.apply(
-                homeostatic_bias_delta(self.rate, self.target_rate, self.p.eta_bias)
-            )
+            db = homeostatic_bias_delta(self.rate, self.target_rate, self.p.eta_bias)
+            self.hidden_bias.apply(db.masked_fill(self.consolidated, 0.0))
 
     def _readout_step(self, x: Tensor, y: Tensor) -> None:
         h = self.hidden_code(x)
         target = one_hot(y, self.n_classes, h.dtype)
+        self.seen_classes |= target.sum(0) > 0
         if self.p.readout == "delta":
             out = h @ self.readout.w.T + self.readout_bias.w
             self.h_mean.lerp_(h.mean(0), 0.01)
             dw, db = normalized_covariance_delta(h, self.h_mean, out, target, self.p.eta_readout)
+            if self.p.readout_seen_classes_only:
+                taught = self.seen_classes[:, None].to(dw.dtype)
+                dw, db = dw * taught, db * taught[:, 0]
             self.readout.apply(dw)
             self.readout_bias.apply(db)
             return
@@ -215,7 +236,15 @@ class StructuralLearner(Learner):
         self.readout_bias.apply(self.p.eta_readout * (target - out).mean(0))
 
     def begin_phase(self, name: str) -> None:
-        """Restart the plasticity schedule (hidden learning, pruning, growth, then readout)."""
+        """Restart the plasticity schedule (hidden learning, pruning, growth, then readout).
+
+        With ``consolidate``, units connected after an earlier phase are consolidated: they stop
+        learning and are exempt from reserve and budget pruning, so the new phase is learned by
+        the reserve. With ``readout_seen_classes_only``, the set of taught classes restarts.
+        """
+        if self.p.consolidate and self.trained_epochs > 0:
+            self.consolidated |= self.hidden.mask.any(1)
+        self.seen_classes.zero_()
         self.epoch = 0
 
     @torch.no_grad()
@@ -224,7 +253,9 @@ class StructuralLearner(Learner):
         if self.hidden_plastic:
             if epoch + 1 >= p.prune_epoch:
                 if p.reserve:
-                    prune_unconnected_units(self.hidden, self.activity)
+                    # consolidated units do not learn in this phase but are not unused
+                    used = self.activity.masked_fill(self.consolidated, 1.0)
+                    prune_unconnected_units(self.hidden, used)
                 if p.budget:
                     prune_to_budget(self.hidden, p.budget)
                     if p.growth:
@@ -234,6 +265,7 @@ class StructuralLearner(Learner):
         self.trace.zero_()
         self.activity.zero_()
         self.epoch = epoch + 1
+        self.trained_epochs += 1
 
     # ------------------------------------------------------------- queries
     @torch.no_grad()
@@ -266,10 +298,15 @@ class StructuralLearner(Learner):
         return int(self.hidden.mask.any(1).sum())
 
     def learner_state(self) -> dict[str, Any]:
-        return {"epoch": self.epoch, "silent_count": self.silent.count}
+        return {
+            "epoch": self.epoch,
+            "trained_epochs": self.trained_epochs,
+            "silent_count": self.silent.count,
+        }
 
     def load_learner_state(self, state: dict[str, Any]) -> None:
         self.epoch = int(state["epoch"])
+        self.trained_epochs = int(state.get("trained_epochs", self.epoch))
         self.silent.count = state["silent_count"]
 
 

@@ -100,3 +100,39 @@ def test_bad_schedule_is_rejected_with_names():
         )
     with pytest.raises(ParameterError, match="exceeds"):
         learner(hidden=3, k=5)
+
+
+def _fit(model, x, y, epochs):
+    Trainer(model, LoopSettings(epochs=epochs, batch_size=20)).fit(x, y, x, y)
+
+
+def test_consolidated_units_keep_their_synapses_in_a_new_phase():
+    x, y = blobs(classes=3)
+    first, second = y < 2, y == 2
+    model = learner(
+        hidden=16, epochs=4, prune_epoch=2, budget=5, k=2, consolidate=True, competition="hard"
+    )
+    model.begin_phase("A")
+    assert not model.consolidated.any()  # nothing learned yet: nothing to protect
+    _fit(model, x[first], y[first], 4)
+    connected_a = model.hidden.mask.any(1).clone()
+    assert 0 < int(connected_a.sum()) < 16  # some units left in reserve
+    w_a, mask_a = model.hidden.w.detach().clone(), model.hidden.mask.clone()
+    model.begin_phase("B")
+    assert torch.equal(model.consolidated, connected_a)
+    _fit(model, x[second], y[second], 4)
+    rows = connected_a
+    assert torch.equal(model.hidden.mask[rows], mask_a[rows])  # not released, not re-pruned
+    assert torch.equal(model.hidden.w.detach()[rows], w_a[rows])  # no learning
+    recruited = model.hidden.mask.any(1) & ~connected_a
+    assert int(recruited.sum()) >= 1  # the new class went to reserve units
+
+
+def test_readout_learns_only_seen_classes():
+    x, y = blobs(classes=3)
+    model = learner(epochs=3, prune_epoch=1, readout_seen_classes_only=True)
+    keep = y < 2
+    _fit(model, x[keep], y[keep], 3)
+    assert torch.count_nonzero(model.readout.w.detach()[2]) == 0  # class 2 never taught
+    assert float(model.readout_bias.w.detach()[2]) == 0.0
+    assert torch.count_nonzero(model.readout.w.detach()[:2]) > 0
