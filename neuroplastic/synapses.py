@@ -14,6 +14,14 @@ Storage is dense + mask: ``w`` is zero wherever ``mask`` is False, at all times.
 ``sign`` (Dale's law) holds +1 (excitatory: w >= 0), −1 (inhibitory: w <= 0) or 0 (free)
 per synapse. Weights are dimensionless (the unit of the model's input scale).
 
+Restriction and caching (:mod:`neuroplastic.restrict`): an optional ``restriction`` filter is
+consulted by :meth:`apply` before the write (``dw <- restriction.dense(self, dw)``), and an
+optional ``cache`` (synaptic caching, ``w = s + l``) is told what was written after it; with a
+cache the write is counted as transient and only consolidations are persistent writes. Both
+default to None, so rules compose with every policy without change.
+:meth:`apply_outer` is the batch-1 fast path for rank-1 updates ``a bᵀ``: it never forms the
+matrix when the restriction allows, and counts the proposed update from its factors.
+
 Speed: the hot path of :meth:`apply` writes into a preallocated buffer, takes the difference
 and three dot products (M0, M1, M2) and swaps buffers, so counting costs a few passes over the
 weights and no allocation. Extra ``M_alpha`` exponents cost one power pass each.
@@ -81,6 +89,9 @@ class Synapses(nn.Module):
 
     mask: Tensor
     sign: Tensor | None
+    restriction: Any
+    cache: Any
+    cache_s: Tensor  # registered as a buffer by neuroplastic.restrict.attach_cache
 
     def __init__(
         self,
@@ -118,6 +129,8 @@ class Synapses(nn.Module):
         self.register_buffer("mask", mask)
         self.register_buffer("sign", sign_t)
         self.ledger = ledger
+        self.restriction = None  # neuroplastic.restrict.GroupFilter, consulted by apply
+        self.cache = None  # neuroplastic.restrict.SynapticCache (w = s + l)
         self._scratch: dict[str, Tensor] = {}
         self._derived: dict[str, Any] = {}
         self.register_load_state_dict_post_hook(lambda module, _keys: module._invalidate())
@@ -190,6 +203,8 @@ class Synapses(nn.Module):
         w = self.w.detach()
         if dw.dtype != w.dtype:
             dw = dw.to(w.dtype)
+        if self.restriction is not None:
+            dw = self.restriction.dense(self, dw)
         new = self._buffer("new")
         if self._dense():
             torch.add(w, dw, alpha=alpha, out=new)
@@ -209,8 +224,93 @@ class Synapses(nn.Module):
         self._scratch["new"] = w.data
         self.w.data = new
         if self.ledger is not None:
+            if self.cache is None:
+                self.ledger.record_update(self.name, stats.m0, stats.m1, stats.m2, extra)
+            else:
+                self.ledger.record_transient(self.name, stats.m0, stats.m1, stats.m2)
+        if self.cache is not None:
+            self.cache.after_write(self, delta)
+        return stats
+
+    @torch.no_grad()
+    def apply_outer(self, a: Tensor, b: Tensor, alpha: float = 1.0) -> UpdateStats:
+        """Write the rank-1 update ``w <- w + alpha · a bᵀ`` (batch size 1) and count it.
+
+        ``a`` (n_out,) and ``b`` (n_in,) for a 2-D group. With no mask, no Dale signs and no
+        cache the update is written in place (``addr_``, or an indexed add of the selected
+        entries when the restriction selects top-k from the sorted factors) and counted from
+        the factors: ``M0 = nnz(a)·nnz(b)``, ``M1 = |alpha|·Σ|a|·Σ|b|``,
+        ``M2 = alpha²·Σa²·Σb²`` (the proposed change; it differs from ``w_new − w_old`` only
+        where float rounding swallows a change below half an ulp of w). Otherwise it forms
+        ``outer(a, b)`` and goes through :meth:`apply`.
+        """
+        w = self.w.detach()
+        if w.dim() != 2 or a.shape != (w.shape[0],) or b.shape != (w.shape[1],):
+            raise ShapeError(
+                f"{self.name}: apply_outer needs a ({w.shape[0]},) and b "
+                f"({w.shape[1] if w.dim() == 2 else '?'},) for weights {tuple(w.shape)}"
+            )
+        if not self._dense() or self.sign is not None or self.cache is not None:
+            return self._apply_update(torch.outer(a, b), alpha)
+        plan = ("rank1", a, b) if self.restriction is None else self.restriction.outer(self, a, b)
+        if plan[0] == "dense":
+            return self._apply_update(torch.outer(a, b), alpha)
+        if plan[0] == "skip":
+            stats = UpdateStats(0.0, 0.0, 0.0)
+        elif plan[0] == "rank1":
+            a, b = plan[1], plan[2]
+            sa, sb = a.abs(), b.abs()
+            vals = torch.stack(
+                [
+                    torch.count_nonzero(a).to(w.dtype),
+                    torch.count_nonzero(b).to(w.dtype),
+                    sa.sum(),
+                    sb.sum(),
+                    torch.dot(a, a),
+                    torch.dot(b, b),
+                ]
+            ).tolist()
+            scale = abs(alpha)
+            stats = UpdateStats(
+                vals[0] * vals[1], scale * vals[2] * vals[3], scale * scale * vals[4] * vals[5]
+            )
+            self._check_finite_stats(stats)
+            w.addr_(a, b, alpha=alpha)
+        else:
+            rows, cols = plan[1], plan[2]
+            values = (a[rows] * b[cols]) * alpha
+            stats = UpdateStats(
+                *torch.stack(
+                    [
+                        torch.count_nonzero(values).to(w.dtype),
+                        values.abs().sum(),
+                        torch.dot(values, values),
+                    ]
+                ).tolist()
+            )
+            self._check_finite_stats(stats)
+            w.index_put_((rows, cols), values, accumulate=True)
+        if self.ledger is not None:
+            extra: dict[str, float] = {}
+            for p_alpha in self.ledger.alphas:
+                if plan[0] == "rank1":
+                    extra[alpha_key(p_alpha)] = (
+                        abs(alpha) ** p_alpha
+                        * float(plan[1].abs().pow(p_alpha).sum(dtype=torch.float64))
+                        * float(plan[2].abs().pow(p_alpha).sum(dtype=torch.float64))
+                    )
+                elif plan[0] == "sparse":
+                    extra[alpha_key(p_alpha)] = float(
+                        values.abs().pow(p_alpha).sum(dtype=torch.float64)
+                    )
             self.ledger.record_update(self.name, stats.m0, stats.m1, stats.m2, extra)
         return stats
+
+    def _check_finite_stats(self, stats: UpdateStats) -> None:
+        if not (math.isfinite(stats.m1) and math.isfinite(stats.m2)):
+            raise NonFiniteUpdateError(
+                f"{self.name}: the proposed update contains NaN or infinity; nothing was written"
+            )
 
     def _measure(self, delta: Tensor) -> UpdateStats:
         flat = delta.reshape(-1)
@@ -242,6 +342,8 @@ class Synapses(nn.Module):
         removed_abs = float(self.w.detach()[removed].abs().sum(dtype=torch.float64))
         self.w.data[removed] = 0.0
         self.mask[removed] = False
+        if self.cache is not None:
+            self.cache_s[removed] = 0.0
         self._invalidate()
         if self.ledger is not None:
             self.ledger.record_pruned(self.name, n, removed_abs)

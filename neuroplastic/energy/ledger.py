@@ -18,6 +18,12 @@ one write of its initial value in M0/M1/M2) and ``pruned`` (synapses removed; th
 weight magnitude is kept as ``pruned_abs`` but is not a write: a pruned synapse has already
 paid for its updates).
 
+Synaptic caching (``w = s + l``, see :mod:`neuroplastic.restrict.caching`) is counted apart:
+a write into the transient s is ``transient_m0``/``transient_m1`` (not a persistent write);
+moving s into l is a persistent write (it enters M0/M1/M2 and also ``consolidation_m0``/
+``consolidation_m1``); keeping s costs ``maintenance = Σ_t c·Σ|s(t)|``. The summary's
+``energy_total = m1 + maintenance``. Without a cache these fields are 0 and ``energy_total = m1``.
+
 Only :class:`neuroplastic.synapses.Synapses` reports to the ledger, so the counts are right
 by construction; the test-suite checks them against weight differences.
 """
@@ -50,22 +56,24 @@ class Counts:
     pruned_abs: float = 0.0
     applies: int = 0
     m_alpha: dict[str, float] = field(default_factory=dict)
+    # synaptic caching (neuroplastic.restrict.caching); all zero without a cache
+    transient_m0: float = 0.0
+    transient_m1: float = 0.0
+    maintenance: float = 0.0
+    consolidation_m0: float = 0.0
+    consolidation_m1: float = 0.0
 
     def add(self, other: Counts) -> Counts:
         """Return the element-wise sum of two counts (``m_alpha`` merged by key)."""
         merged = dict(self.m_alpha)
         for key, value in other.m_alpha.items():
             merged[key] = merged.get(key, 0.0) + value
-        return Counts(
-            m0=self.m0 + other.m0,
-            m1=self.m1 + other.m1,
-            m2=self.m2 + other.m2,
-            created=self.created + other.created,
-            pruned=self.pruned + other.pruned,
-            pruned_abs=self.pruned_abs + other.pruned_abs,
-            applies=self.applies + other.applies,
-            m_alpha=merged,
-        )
+        values = {
+            f.name: getattr(self, f.name) + getattr(other, f.name)
+            for f in fields(self)
+            if f.name != "m_alpha"
+        }
+        return Counts(**values, m_alpha=merged)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain-JSON form."""
@@ -165,6 +173,26 @@ class Ledger:
         for key, value in (m_alpha or {}).items():
             slot.m_alpha[key] = slot.m_alpha.get(key, 0.0) + value
 
+    def record_transient(self, group: str, m0: float, m1: float, m2: float) -> None:
+        """A write into a cached group's transient weights s (counted apart from M0/M1)."""
+        slot = self._slot(group)
+        slot.transient_m0 += m0
+        slot.transient_m1 += m1
+        slot.applies += 1
+
+    def record_consolidation(self, group: str, m0: float, m1: float, m2: float) -> None:
+        """Transient weights moved into the persistent ones: a persistent write."""
+        slot = self._slot(group)
+        slot.m0 += m0
+        slot.m1 += m1
+        slot.m2 += m2
+        slot.consolidation_m0 += m0
+        slot.consolidation_m1 += m1
+
+    def record_maintenance(self, group: str, energy: float) -> None:
+        """Maintenance energy of the transient weights (c · Σ|s| per sample, summed)."""
+        self._slot(group).maintenance += energy
+
     def record_created(self, group: str, n: int, m1: float, m2: float) -> None:
         """Count ``n`` grown synapses; their initial values are writes (M0 += n)."""
         slot = self._slot(group)
@@ -227,6 +255,7 @@ class Ledger:
             "m1_min": m1_min,
             "m0_inefficiency": total.m0 / m0_min if m0_min else None,
             "m1_inefficiency": total.m1 / m1_min if m1_min else None,
+            "energy_total": total.m1 + total.maintenance,
             "per_group": per_group,
             "per_phase": {p: self.counts(phase=p).to_dict() for p in self.phases()},
         }
