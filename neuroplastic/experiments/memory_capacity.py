@@ -1,0 +1,230 @@
+"""Named experiments for associative memories: one capacity point and capacity curves against n.
+
+- ``neuroplastic run memory-capacity --rule willshaw --n 1024 --k 10`` searches M_ε for one
+  configuration (:class:`~neuroplastic.memory.capacity_run.CapacityConfig`) and prints M_ε, the
+  output noise and the capacity in bits per synapse (fair, for auto-association).
+- ``neuroplastic run memory-capacity-curve --ns 256,512,1024,2048,4096`` repeats it for every
+  n, every rule (``--rules``) and with and without ANE (``--ane both``), and writes the rows as
+  JSON plus a matplotlib plot (bits per synapse against n) to the output directory.
+
+The defaults are the paper's conditions for auto-association (Knoblauch 2024): constant activity
+k = round(log2 n), queries holding half the pattern (p10 = 0.5, p01 = 0), iterative retrieval
+(5 steps) with k-WTA, no self-connections, ε = 0.01. ``--device`` picks CPU or CUDA.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+from rich.table import Table
+
+from neuroplastic.errors import ParameterError
+from neuroplastic.experiments.registry import (
+    ExperimentContext,
+    ExperimentOutput,
+    register_experiment,
+)
+from neuroplastic.memory.capacity_run import CapacityConfig, measure_capacity
+from neuroplastic.memory.rules import RULES
+
+__all__ = ["CurveParams", "capacity_table", "plot_curve", "run_capacity", "run_curve"]
+
+_COLUMNS = (
+    ("rule", "rule"),
+    ("ane", "ANE"),
+    ("n", "n"),
+    ("k", "k"),
+    ("capacity_patterns", "M_eps"),
+    ("eps", "eps at M_eps"),
+    ("capacity_bits_per_synapse", "bits/synapse"),
+    ("capacity_bits_per_nonsilent_synapse", "bits/non-silent"),
+    ("seconds", "seconds"),
+)
+
+
+def _fmt(value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return str(value)
+
+
+def capacity_table(rows: list[dict[str, Any]], title: str) -> Table:
+    """A rich table of capacity rows."""
+    table = Table(title=title, title_justify="left")
+    for _, header in _COLUMNS:
+        table.add_column(header)
+    for row in rows:
+        table.add_row(*(_fmt(row.get(key)) for key, _ in _COLUMNS))
+    return table
+
+
+def _device(ctx: ExperimentContext) -> str:
+    from neuroplastic.runner import resolve_device
+
+    return str(resolve_device(ctx.device))
+
+
+@register_experiment(
+    "memory-capacity",
+    CapacityConfig,
+    "pattern capacity M_eps and bits/synapse of one associative memory",
+)
+def run_capacity(params: CapacityConfig, ctx: ExperimentContext) -> ExperimentOutput:
+    """Search M_ε for one configuration."""
+    device = _device(ctx)
+    row = measure_capacity(params, seed=ctx.seed, device=device)
+    row["device"] = device
+    return ExperimentOutput(
+        payload={"experiment": "memory-capacity", "params": params.model_dump(), "result": row},
+        tables=[capacity_table([row], "memory capacity")],
+    )
+
+
+class CurveParams(BaseModel):
+    """Capacity against n for several rules, with and without ANE."""
+
+    model_config = ConfigDict(extra="forbid")
+    ns: str = Field("256,512,1024,2048,4096", description="comma-separated network sizes n")
+    rules: str = Field(",".join(RULES), description="comma-separated rules")
+    ane: Literal["off", "on", "both"] = Field("both", description="adaptive noise estimation")
+    auto: bool = Field(True, description="auto-association (v = u) instead of hetero")
+    k: int | None = Field(None, ge=1, description="active units; None = round(log2 n)")
+    activity: Literal["constant", "binomial"] = Field("constant", description="pattern model")
+    p01: float = Field(0.0, ge=0, lt=1, description="query add noise")
+    p10: float = Field(0.5, ge=0, lt=1, description="query miss noise")
+    mode: Literal["kwta", "threshold"] = Field("kwta", description="k-WTA or threshold")
+    iterations: int = Field(5, ge=1, le=100, description="retrieval steps (1 for hetero)")
+    self_connections: bool = Field(False, description="keep W_ii (auto-association)")
+    clamp: bool = Field(False, description="keep the query's units on")
+    eps: float = Field(0.01, gt=0, lt=1, description="output noise target ε")
+    queries: int = Field(200, ge=1, le=100_000, description="test queries per evaluated load")
+    rel_tol: float = Field(0.02, gt=0, lt=1, description="bisection relative width")
+    plot: bool = Field(True, description="write a PNG plot next to the JSON")
+
+    @field_validator("ns")
+    @classmethod
+    def _sizes(cls, text: str) -> str:
+        parse_sizes(text)
+        return text
+
+    @field_validator("rules")
+    @classmethod
+    def _rules(cls, text: str) -> str:
+        parse_rules(text)
+        return text
+
+
+def parse_sizes(text: str) -> list[int]:
+    """ "256,512" -> [256, 512]; each size in [8, 200000]."""
+    try:
+        sizes = [int(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise ParameterError(f"ns must be comma-separated integers (got {text!r})") from None
+    if not sizes or any(not 8 <= s <= 200_000 for s in sizes):
+        raise ParameterError(f"ns must list sizes in [8, 200000] (got {text!r})")
+    return sizes
+
+
+def parse_rules(text: str) -> list[str]:
+    """ "willshaw,bayes" -> ["willshaw", "bayes"]; each a known rule."""
+    rules = [part.strip() for part in text.split(",") if part.strip()]
+    bad = [r for r in rules if r not in RULES]
+    if not rules or bad:
+        raise ParameterError(f"rules must be from {', '.join(RULES)} (got {text!r})")
+    return rules
+
+
+def plot_curve(rows: list[dict[str, Any]], path: Path, title: str) -> Path:
+    """Bits per synapse against n, one line per (rule, ANE); Agg backend, PNG."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6.4, 4.4))
+    keys = sorted({(r["rule"], r["ane"]) for r in rows}, key=lambda t: (RULES.index(t[0]), t[1]))
+    for rule, ane in keys:
+        pts = sorted(
+            (r["n"], r["capacity_bits_per_synapse"])
+            for r in rows
+            if r["rule"] == rule and r["ane"] == ane
+        )
+        ax.plot(
+            [p[0] for p in pts],
+            [p[1] for p in pts],
+            marker="o",
+            linestyle="--" if ane else "-",
+            label=f"{rule}{' + ANE' if ane else ''}",
+        )
+    ax.set_xscale("log", base=2)
+    ax.set_xlabel("n (units)")
+    ax.set_ylabel("capacity (bits / synapse)")
+    ax.set_title(title, fontsize=9)
+    ax.grid(True, alpha=0.3)
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path
+
+
+@register_experiment(
+    "memory-capacity-curve",
+    CurveParams,
+    "capacity curves against n for every rule, with/without ANE (JSON + plot)",
+)
+def run_curve(params: CurveParams, ctx: ExperimentContext) -> ExperimentOutput:
+    """Measure every (n, rule, ANE) point; write JSON and a plot to ``ctx.output_dir``."""
+    device = _device(ctx)
+    sizes = parse_sizes(params.ns)
+    rules = parse_rules(params.rules)
+    anes = {"off": [False], "on": [True], "both": [False, True]}[params.ane]
+    if ctx.quick:
+        sizes = [s for s in sizes if s <= 512] or sizes[:1]
+    shared = params.model_dump(exclude={"ns", "rules", "ane", "plot"})
+    rows: list[dict[str, Any]] = []
+    t0 = time.perf_counter()
+    for n in sizes:
+        for rule in rules:
+            for ane in anes:
+                cfg = CapacityConfig(rule=rule, n=n, ane=ane, **shared)
+                row = measure_capacity(cfg, seed=ctx.seed, device=device)
+                rows.append(row)
+                ctx.console.print(
+                    f"n={n} {rule}{' + ANE' if ane else ''}: M_eps={row['capacity_patterns']} "
+                    f"C={row['capacity_bits_per_synapse']:.4f} bits/synapse "
+                    f"({row['seconds']:.1f} s)"
+                )
+    total = time.perf_counter() - t0
+    payload = {
+        "experiment": "memory-capacity-curve",
+        "params": params.model_dump(),
+        "seed": ctx.seed,
+        "device": device,
+        "total_seconds": total,
+        "rows": rows,
+    }
+    out_dir = ctx.output_dir
+    out_dir.mkdir(parents=True, exist_ok=True)
+    json_path = out_dir / "memory_capacity_curve.json"
+    json_path.write_text(json.dumps(payload, indent=2) + "\n")
+    files = [json_path]
+    if params.plot:
+        kind = "auto (fair)" if params.auto else "hetero"
+        title = (
+            f"{kind}, k=log2 n, p10={params.p10}, p01={params.p01}, "
+            f"{params.iterations} steps {params.mode}, eps={params.eps}"
+        )
+        files.append(plot_curve(rows, out_dir / "memory_capacity_curve.png", title))
+    return ExperimentOutput(
+        payload=payload,
+        tables=[capacity_table(rows, f"capacity curve ({total:.0f} s)")],
+        files=files,
+    )

@@ -1,0 +1,72 @@
+"""Adaptive noise estimation (ANE), **as reconstructed here** (the paper's equations were not
+available; this is our design, not Knoblauch's published estimator).
+
+At every retrieval step the current input state ũ (a_b active units in query b) is compared
+with the memory's nominal weights W (the rule's weights at its assumed noise). For output unit j
+let ``w_in_j`` be the mean weight from inputs that were co-active with j in a stored pattern and
+``w_bg_j`` the mean weight from any input (:func:`~neuroplastic.memory.rules.ane_statistics`).
+If ĉ of the a active units are correct (belong to the pattern being retrieved), the expected
+potentials are
+
+    on-unit:  E[x_j] = ĉ·w_in_j + (a − ĉ)·w_bg_j,        off-unit:  E[x_j] = a·w_bg_j,
+
+so the gap between the mean potential of the K strongest units (mostly on-units) and the mean of
+the others estimates ĉ::
+
+    ĉ_b = clip( (mean_topK x_b − mean_rest x_b) / mean_j (w_in_j − w_bg_j),  0,  min(a_b, K) )
+
+with K the number of active units of a stored pattern (the k-WTA winners). The current state's
+noise relative to the pattern (K active units) then is
+
+    p̂10 = 1 − ĉ/K        (missed pattern units),     p̂01 = (a − ĉ)/(n − K)   (false units).
+
+How the estimate is used:
+
+- **Bayesian rule**: the weights and thresholds are recomputed with (p̂01, p̂10) in place of the
+  assumed noise. To bound the cost, p̂10 is rounded to a grid of ``levels`` values
+  {0, 1/levels, …} and queries sharing a grid value share one weight matrix.
+- **other rules** (which have no noise parameter): the per-unit threshold is set half-way
+  between the expected off- and on-potentials, ``Θ_j = a·w_bg_j + ĉ·(w_in_j − w_bg_j)/2``,
+  and the potential used for k-WTA / thresholding is ``x_j − Θ_j`` (units with a high load,
+  i.e. many potentiated synapses, are no longer favoured by noise).
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor
+
+__all__ = ["ane_threshold", "estimate_correct_units", "quantised_noise"]
+
+
+def estimate_correct_units(
+    x: Tensor, active: Tensor, w_in: Tensor, w_bg: Tensor, winners: int
+) -> Tensor:
+    """ĉ per query (B,) from nominal potentials x (B, n) and active counts a (B,)."""
+    n = x.shape[1]
+    top = torch.topk(x, winners, dim=1).values.sum(1)
+    rest = (x.sum(1) - top) / max(n - winners, 1)
+    gap = top / winners - rest
+    signal = float((w_in - w_bg).mean())
+    if signal <= 0:
+        return torch.minimum(active, torch.full_like(active, float(winners)))
+    c = (gap / signal).clamp_min(0.0)
+    return torch.minimum(torch.minimum(c, active), torch.full_like(c, float(winners)))
+
+
+def quantised_noise(
+    c_hat: Tensor, active: Tensor, winners: int, n: int, levels: int
+) -> list[tuple[float, float]]:
+    """(p̂01, p̂10) per query with p̂10 rounded to the grid {0, 1/levels, ...} (below 1)."""
+    p10 = (1.0 - c_hat / winners).clamp(0.0, 1.0)
+    p10q = torch.round(p10 * levels) / levels
+    p10q = p10q.clamp(max=(levels - 1) / levels if levels > 1 else 0.0)
+    c_q = (1.0 - p10q) * winners
+    p01 = ((active - c_q) / max(n - winners, 1)).clamp(0.0, 0.999)
+    p01r = torch.round(p01 * 1e6) / 1e6
+    return [(float(a), float(b)) for a, b in zip(p01r.tolist(), p10q.tolist(), strict=True)]
+
+
+def ane_threshold(c_hat: Tensor, active: Tensor, w_in: Tensor, w_bg: Tensor) -> Tensor:
+    """Θ (B, n) = a·w_bg_j + ĉ·(w_in_j − w_bg_j)/2: midway between off- and on-potentials."""
+    return active[:, None] * w_bg[None, :] + 0.5 * c_hat[:, None] * (w_in - w_bg)[None, :]
