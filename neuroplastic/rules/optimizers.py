@@ -13,6 +13,11 @@ Adam (β1, β2, ε, weight decay λ added to the gradient), step t = 1, 2, ...::
 
     g ← g + λ w;   m ← β1 m + (1−β1) g;   v ← β2 v + (1−β2) g²
     d = (m / (1−β1^t)) / (sqrt(v / (1−β2^t)) + ε)
+
+AdaBelief (Zhuang et al. 2020; as ``optax.adabelief``, which the spiking reference uses)::
+
+    g ← g + λ w;   m ← β1 m + (1−β1) g;   s ← β2 s + (1−β2) (g − m)² + ε_root
+    d = (m / (1−β1^t)) / (sqrt(s / (1−β2^t)) + ε)
 """
 
 from __future__ import annotations
@@ -43,6 +48,18 @@ class AdamParams(BaseModel):
     beta1: float = Field(0.9, ge=0, lt=1, description="decay of the first moment")
     beta2: float = Field(0.999, ge=0, lt=1, description="decay of the second moment")
     eps: float = Field(1e-8, gt=0, le=1, description="denominator offset ε")
+    weight_decay: float = Field(0.0, ge=0, le=1, description="L2 coefficient λ")
+
+
+class AdaBeliefParams(BaseModel):
+    """AdaBelief (Zhuang et al., NeurIPS 2020): Adam whose second moment tracks (g − m)²."""
+
+    model_config = ConfigDict(extra="forbid")
+    lr: float = Field(1e-3, gt=0, le=1, description="learning rate (per batch)")
+    beta1: float = Field(0.9, ge=0, lt=1, description="decay of the first moment")
+    beta2: float = Field(0.999, ge=0, lt=1, description="decay of the belief (second) moment")
+    eps: float = Field(1e-16, ge=0, le=1, description="denominator offset ε")
+    eps_root: float = Field(1e-16, ge=0, le=1, description="added to s at every step")
     weight_decay: float = Field(0.0, ge=0, le=1, description="L2 coefficient λ")
 
 
@@ -77,13 +94,34 @@ def adam_direction(grad: Tensor, w: Tensor, state: dict[str, Any], p: AdamParams
     return (m / bias1).div_(denom)
 
 
-OptimizerName = Literal["sgd", "adam"]
+def adabelief_direction(
+    grad: Tensor, w: Tensor, state: dict[str, Any], p: AdaBeliefParams
+) -> Tensor:
+    """Direction d such that the AdaBelief update is ``Δw = −lr · d``; updates ``state``."""
+    g = grad.add(w, alpha=p.weight_decay) if p.weight_decay else grad
+    if "m" not in state:
+        state["m"] = torch.zeros_like(g)
+        state["s"] = torch.zeros_like(g)
+        state["step"] = 0
+    state["step"] += 1
+    t = state["step"]
+    m, s = state["m"], state["s"]
+    m.lerp_(g, 1 - p.beta1)
+    surprise = g - m
+    s.mul_(p.beta2).addcmul_(surprise, surprise, value=1 - p.beta2).add_(p.eps_root)
+    denom = (s / (1 - p.beta2**t)).sqrt_().add_(p.eps)
+    return (m / (1 - p.beta1**t)).div_(denom)
+
+
+OptimizerName = Literal["sgd", "adam", "adabelief"]
 
 
 class Optimizer:
     """Keeps per-group optimizer state and proposes directions (``Δw = −lr · d``)."""
 
-    def __init__(self, name: OptimizerName, params: SGDParams | AdamParams) -> None:
+    def __init__(
+        self, name: OptimizerName, params: SGDParams | AdamParams | AdaBeliefParams
+    ) -> None:
         self.name = name
         self.params = params
         self.state: dict[str, dict[str, Any]] = {}
@@ -98,6 +136,8 @@ class Optimizer:
         state = self.state.setdefault(group, {})
         if isinstance(self.params, SGDParams):
             return sgd_direction(grad, w, state, self.params)
+        if isinstance(self.params, AdaBeliefParams):
+            return adabelief_direction(grad, w, state, self.params)
         return adam_direction(grad, w, state, self.params)
 
     def state_dict(self) -> dict[str, Any]:
