@@ -289,7 +289,7 @@ class Synapses(nn.Module):
                 ).tolist()
             )
             self._check_finite_stats(stats)
-            w.index_put_((rows, cols), values, accumulate=True)
+            w.view(-1).index_add_(0, rows * w.shape[1] + cols, values)
         if self.ledger is not None:
             extra: dict[str, float] = {}
             for p_alpha in self.ledger.alphas:

@@ -85,7 +85,10 @@ _plugins_loaded = False
 
 # Built-in experiment modules, imported on first lookup (not at CLI start-up: they may be heavy).
 # Each module calls register_experiment on import. Add one line per module.
-_BUILTIN_MODULES: tuple[str, ...] = ("neuroplastic.experiments.memory_capacity",)
+_BUILTIN_MODULES: tuple[str, ...] = (
+    "neuroplastic.experiments.memory_capacity",
+    "neuroplastic.experiments.energy_protocol",
+)
 
 
 def register_experiment(

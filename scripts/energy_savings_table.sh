@@ -1,0 +1,83 @@
+#!/usr/bin/env bash
+# Savings table of restricted plasticity and synaptic caching (issue 5; spec energy-of-learning).
+#
+# Runs the batch-1 energy protocol (`neuroplastic run energy`) for every configuration below and
+# writes one JSON per run under $OUT (default results/energy/savings); existing JSONs are kept,
+# so the script resumes where it stopped. Then scripts/energy_savings_report.py aggregates them
+# into a markdown table (mean ± sd over seeds, saving factor against plain backprop at the same
+# N) and two plots (energy vs accuracy, energy vs N_hid).
+#
+# Environment (defaults = the full table of the issue):
+#   SEEDS="0 1 2"  NHIDS="100 1000 10000"  SECTIONS="top balanced path pathtop controls cache"
+#   MAX_EPOCHS=5 (the protocol's cap; lower it to bound runs that never reach 95 %)
+#   THETAS="0.01 0.02 ... 0.1" (caching scan, 784-100-10 only)
+# Example (what fits a loaded 2-core CPU in minutes): SEEDS=0 NHIDS="100 1000" bash $0
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY=${PY:-.venv/bin/python}
+OUT=${OUT:-results/energy/savings}
+SEEDS=${SEEDS:-"0 1 2"}
+NHIDS=${NHIDS:-"100 1000 10000"}
+SECTIONS=${SECTIONS:-"top balanced path pathtop controls cache"}
+MAX_EPOCHS=${MAX_EPOCHS:-5}
+THETAS=${THETAS:-"0.01 0.02 0.03 0.04 0.05 0.06 0.07 0.08 0.09 0.1"}
+mkdir -p "$OUT"
+
+run() {  # run NAME SEED ARGS...
+  local name=$1 seed=$2
+  shift 2
+  local json="$OUT/${name}_s${seed}.json"
+  if [[ -f "$json" ]]; then return; fi
+  echo "[$(date +%H:%M:%S)] $name seed $seed" >&2
+  "$PY" -m neuroplastic.cli run energy --seed "$seed" --no-progress --json "$json" \
+    --max-epochs "$MAX_EPOCHS" "$@" >"$OUT/${name}_s${seed}.log" 2>&1 ||
+    echo "  failed: see $OUT/${name}_s${seed}.log" >&2
+}
+
+has() { [[ " $SECTIONS " == *" $1 "* ]]; }
+
+for n in $NHIDS; do
+  for seed in $SEEDS; do
+    if has top; then
+      for p in 1 0.3 0.1 0.03 0.01; do
+        run "n${n}_top_p${p}" "$seed" --n-hid "$n" --restrict top --p "$p"
+      done
+    fi
+    if has balanced; then
+      for p in 0.1 0.03 0.01; do
+        run "n${n}_balanced_p${p}" "$seed" --n-hid "$n" --restrict balanced --p "$p"
+      done
+    fi
+    if has path; then
+      for k in 30 100 300; do
+        if ((k <= n)); then run "n${n}_path_k${k}" "$seed" --n-hid "$n" --restrict path --k "$k"; fi
+      done
+    fi
+    if has pathtop; then
+      for k in 30 100; do
+        if ((k <= n)); then
+          run "n${n}_pathtop_k${k}_p0.1" "$seed" --n-hid "$n" --restrict path-top --k "$k" --p 0.1
+        fi
+      done
+    fi
+    if has controls; then
+      run "n${n}_random_p0.1" "$seed" --n-hid "$n" --restrict random --p 0.1
+      run "n${n}_weight_p0.1" "$seed" --n-hid "$n" --restrict weight --p 0.1
+      run "n${n}_frozen" "$seed" --n-hid "$n" --restrict frozen-hidden
+    fi
+  done
+done
+
+# synaptic caching with the eLife settings: 784-100-10, logistic units, MSE, eta 0.1, tau 1000,
+# c 0.001, theta scanned; plain backprop with the same settings is the reference row
+if has cache; then
+  for seed in $SEEDS; do
+    elife=(--n-hid 100 --activation sigmoid --output sigmoid --lr 0.1)
+    run "elife_plain" "$seed" "${elife[@]}"
+    for th in $THETAS; do
+      run "elife_cache_theta${th}" "$seed" "${elife[@]}" --cache --tau 1000 --c 0.001 --theta "$th"
+    done
+  done
+fi
+
+"$PY" scripts/energy_savings_report.py "$OUT"
