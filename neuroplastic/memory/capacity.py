@@ -24,6 +24,11 @@ Willshaw theory (one-step retrieval, z correct query units, no add noise, thresh
 the memory load after M pairs of activities k, l is ``p1 = 1 − (1 − kl/(mn))^M`` and each of the
 n − l off-units fires falsely with probability ≈ p1^z, so ε ≈ (n − l)·p1^z / l
 (:func:`willshaw_load`, :func:`willshaw_output_noise`, :func:`willshaw_capacity`).
+The finite-n refinement (:func:`willshaw_output_noise_finite`, :func:`willshaw_capacity_finite`)
+averages over the number M_j ~ Binomial(M − 1, l/n) of stored patterns in which an off-unit j
+was active (its column load varies from unit to unit, and E[p1_j^z] > E[p1_j]^z):
+
+    ε ≈ (n − l)/l · Σ_{M_j} Bin(M_j; M − 1, l/n) · (1 − (1 − k/m)^{M_j})^z.
 """
 
 from __future__ import annotations
@@ -32,6 +37,7 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+import torch
 from torch import Tensor
 
 from neuroplastic.errors import ParameterError, ShapeError
@@ -44,8 +50,10 @@ __all__ = [
     "output_noise",
     "transinformation",
     "willshaw_capacity",
+    "willshaw_capacity_finite",
     "willshaw_load",
     "willshaw_output_noise",
+    "willshaw_output_noise_finite",
 ]
 
 
@@ -111,6 +119,40 @@ def willshaw_capacity(eps: float, k: float, ell: float, m: int, n: int, z: int) 
         raise ParameterError(f"eps must be > 0 (got {eps})")
     p1 = min((eps * ell / (n - ell)) ** (1.0 / z), 1.0 - 1e-12)
     return math.log(1.0 - p1) / math.log(1.0 - k * ell / (m * n))
+
+
+def willshaw_output_noise_finite(
+    patterns: int, k: float, ell: float, m: int, n: int, z: int
+) -> float:
+    """Finite-n ε for one-step Willshaw retrieval, averaging p1_j^z over column loads M_j."""
+    if z < 1 or patterns < 1:
+        raise ParameterError(f"need z >= 1 and M >= 1 (got z={z}, M={patterns})")
+    trials = torch.arange(patterns, dtype=torch.float64)
+    binom = torch.distributions.Binomial(
+        total_count=torch.tensor(float(patterns - 1), dtype=torch.float64),
+        probs=torch.tensor(ell / n, dtype=torch.float64),
+    )
+    weights = binom.log_prob(trials).exp()
+    p1j = 1.0 - (1.0 - k / m) ** trials
+    return float((n - ell) / ell * (weights * p1j**z).sum())
+
+
+def willshaw_capacity_finite(eps: float, k: float, ell: float, m: int, n: int, z: int) -> int:
+    """Largest M with :func:`willshaw_output_noise_finite` <= eps (bisection on integers)."""
+    if not eps > 0:
+        raise ParameterError(f"eps must be > 0 (got {eps})")
+    lo, hi = 1, max(2, int(2 * willshaw_capacity(eps, k, ell, m, n, z)) + 2)
+    if willshaw_output_noise_finite(lo, k, ell, m, n, z) > eps:
+        return 0
+    while willshaw_output_noise_finite(hi, k, ell, m, n, z) <= eps:
+        lo, hi = hi, 2 * hi
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        if willshaw_output_noise_finite(mid, k, ell, m, n, z) <= eps:
+            lo = mid
+        else:
+            hi = mid
+    return lo
 
 
 @dataclass

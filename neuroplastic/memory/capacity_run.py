@@ -28,6 +28,7 @@ from neuroplastic.memory.capacity import (
     output_noise,
     transinformation,
     willshaw_capacity,
+    willshaw_capacity_finite,
     willshaw_load,
 )
 from neuroplastic.memory.core import MemoryCore
@@ -223,6 +224,9 @@ def measure_capacity(
         "seed": seed,
         "capacity_patterns": cap,
         "willshaw_analytic_patterns_one_step": analytic,
+        "willshaw_finite_n_patterns_one_step": (
+            willshaw_capacity_finite(cfg.eps, k, ell, m, n, z) if analytic else None
+        ),
         "evaluations": [[mm, e] for mm, e in search.evaluations],
     }
     if cap > 0:

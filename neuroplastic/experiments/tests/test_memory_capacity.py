@@ -1,0 +1,115 @@
+"""The memory-capacity named experiments through the CLI (small sizes)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+from neuroplastic.errors import ParameterError
+from neuroplastic.experiments.memory_capacity import CurveParams, parse_rules, parse_sizes
+from neuroplastic.experiments.registry import available_experiments
+
+
+@pytest.fixture
+def cli(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path):
+    """Run the CLI in-process; returns (exit code, stdout + stderr)."""
+    from neuroplastic import cli as cli_module
+
+    monkeypatch.setenv("NEUROPLASTIC_HOME", str(tmp_path / "home"))
+
+    def call(*args: str) -> tuple[int, str]:
+        monkeypatch.setattr(sys, "argv", ["neuroplastic", *args])
+        code = 0
+        try:
+            cli_module.main()
+        except SystemExit as exc:
+            code = int(exc.code or 0)
+        out = capsys.readouterr()
+        return code, out.out + out.err
+
+    return call
+
+
+def test_registered() -> None:
+    names = available_experiments()
+    assert "memory-capacity" in names and "memory-capacity-curve" in names
+
+
+def test_cli_one_point(cli, tmp_path: Path) -> None:
+    out = tmp_path / "point.json"
+    code, text = cli(
+        "run",
+        "memory-capacity",
+        "--rule",
+        "willshaw",
+        "--n",
+        "128",
+        "--k",
+        "6",
+        "--queries",
+        "50",
+        "--device",
+        "cpu",
+        "--seed",
+        "1",
+        "--json",
+        str(out),
+    )
+    assert code == 0, text
+    body = json.loads(out.read_text())
+    row = body["result"]
+    assert row["rule"] == "willshaw" and row["n"] == 128 and row["k"] == 6 and row["seed"] == 1
+    assert row["capacity_patterns"] > 0 and row["eps"] <= 0.01
+    assert row["capacity_bits_per_nonsilent_synapse"] > row["capacity_bits_per_synapse"]
+    assert "M_eps" in text
+
+
+def test_cli_curve_writes_json_and_plot(cli, tmp_path: Path) -> None:
+    out = tmp_path / "curve" / "run.json"
+    code, text = cli(
+        "run",
+        "memory-capacity-curve",
+        "--ns",
+        "64,128",
+        "--rules",
+        "willshaw,bcpnn",
+        "--ane",
+        "both",
+        "--queries",
+        "40",
+        "--iterations",
+        "2",
+        "--json",
+        str(out),
+    )
+    assert code == 0, text
+    body = json.loads(out.read_text())
+    assert len(body["rows"]) == 2 * 2 * 2
+    assert {(r["n"], r["rule"], r["ane"]) for r in body["rows"]} == {
+        (n, r, a) for n in (64, 128) for r in ("willshaw", "bcpnn") for a in (False, True)
+    }
+    assert (tmp_path / "curve" / "memory_capacity_curve.png").stat().st_size > 1000
+    assert (tmp_path / "curve" / "memory_capacity_curve.json").exists()
+
+
+def test_cli_bad_parameters(cli) -> None:
+    code, text = cli("run", "memory-capacity", "--rule", "hebb")
+    assert code == 2 and "rule" in text
+    code, text = cli("run", "memory-capacity", "--auto", "false", "--iterations", "3")
+    assert code == 2 and "iterative" in text
+    code, text = cli("run", "memory-capacity-curve", "--ns", "64,x")
+    assert code == 2 and "ns" in text
+
+
+def test_parsers() -> None:
+    assert parse_sizes("64, 128") == [64, 128]
+    assert parse_rules("bayes,willshaw") == ["bayes", "willshaw"]
+    with pytest.raises(ParameterError, match="rules"):
+        parse_rules("bayes,hebb")
+    with pytest.raises(ParameterError, match="ns"):
+        parse_sizes("4")
+    with pytest.raises(ValueError):
+        CurveParams(ns="")
