@@ -18,13 +18,15 @@ the others estimates ĉ::
 with K the number of active units of a stored pattern (the k-WTA winners). The current state's
 noise relative to the pattern (K active units) then is
 
-    p̂10 = 1 − ĉ/K        (missed pattern units),     p̂01 = (a − ĉ)/(n − K)   (false units).
+    p̂10 = (K − ĉ + ½)/(K + 1)   (missed pattern units),   p̂01 = (a − ĉ + ½)/(n − K + 1)
+    (false units), with add-half smoothing so that neither is ever estimated as exactly zero
+    (an estimate of "no false units" would make every unpotentiated synapse a veto).
 
 How the estimate is used:
 
 - **Bayesian rule**: the weights and thresholds are recomputed with (p̂01, p̂10) in place of the
-  assumed noise. To bound the cost, p̂10 is rounded to a grid of ``levels`` values
-  {0, 1/levels, …} and queries sharing a grid value share one weight matrix.
+  assumed noise. To bound the cost, ĉ is rounded to a grid of ``levels + 1`` values
+  {0, K/levels, …, K} and queries sharing (a, grid value) share one weight matrix.
 - **other rules** (which have no noise parameter): the per-unit threshold is set half-way
   between the expected off- and on-potentials, ``Θ_j = a·w_bg_j + ĉ·(w_in_j − w_bg_j)/2``,
   and the potential used for k-WTA / thresholding is ``x_j − Θ_j`` (units with a high load,
@@ -57,14 +59,19 @@ def estimate_correct_units(
 def quantised_noise(
     c_hat: Tensor, active: Tensor, winners: int, n: int, levels: int
 ) -> list[tuple[float, float]]:
-    """(p̂01, p̂10) per query with p̂10 rounded to the grid {0, 1/levels, ...} (below 1)."""
-    p10 = (1.0 - c_hat / winners).clamp(0.0, 1.0)
-    p10q = torch.round(p10 * levels) / levels
-    p10q = p10q.clamp(max=(levels - 1) / levels if levels > 1 else 0.0)
-    c_q = (1.0 - p10q) * winners
-    p01 = ((active - c_q) / max(n - winners, 1)).clamp(0.0, 0.999)
+    """(p̂01, p̂10) per query from ĉ rounded to the grid {0, K/levels, 2K/levels, ..., K}.
+
+    Add-half (Krichevsky–Trofimov) smoothing keeps both estimates above zero:
+    p̂10 = (K − ĉ + ½)/(K + 1), p̂01 = (a − ĉ + ½)/(n − K + 1).
+    """
+    frac = (c_hat / winners).clamp(0.0, 1.0)
+    c_q = torch.round(frac * levels) / levels * winners
+    p10 = ((winners - c_q + 0.5) / (winners + 1)).clamp(0.0, 0.999)
+    p01 = ((active - c_q).clamp_min(0.0) + 0.5) / max(n - winners + 1, 1)
+    p01 = p01.clamp(0.0, 0.999)
+    p10r = torch.round(p10 * 1e6) / 1e6
     p01r = torch.round(p01 * 1e6) / 1e6
-    return [(float(a), float(b)) for a, b in zip(p01r.tolist(), p10q.tolist(), strict=True)]
+    return [(float(a), float(b)) for a, b in zip(p01r.tolist(), p10r.tolist(), strict=True)]
 
 
 def ane_threshold(c_hat: Tensor, active: Tensor, w_in: Tensor, w_bg: Tensor) -> Tensor:

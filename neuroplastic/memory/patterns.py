@@ -49,9 +49,20 @@ def constant_activity_indices(
 ) -> Tensor:
     """Active-unit indices of ``count`` constant-activity patterns: int64 (count, k), sorted.
 
-    Each row is a uniformly random k-subset of range(n) (the k smallest of n uniform keys).
+    Each row is a uniformly random k-subset of range(n). Sparse patterns (k² <= n) are drawn
+    with replacement and rows with a repeated unit are redrawn (rejection sampling: exact, cost
+    O(k) per pattern); denser ones take the k smallest of n uniform keys (cost O(n)).
     """
     _check_sizes(count, n, k)
+    if k * k <= n:  # sparse: draw with replacement, redraw the rare rows with a repeat
+        out = torch.randint(0, n, (count, k), generator=generator).sort(dim=1).values
+        while k > 1:
+            bad = (out[:, 1:] == out[:, :-1]).any(1).nonzero().flatten()
+            if bad.numel() == 0:
+                break
+            redraw = torch.randint(0, n, (len(bad), k), generator=generator)
+            out[bad] = redraw.sort(dim=1).values
+        return out.to(device)
     out = torch.empty((count, k), dtype=torch.int64)
     chunk = max(1, (1 << 22) // max(n, 1))
     for start in range(0, count, chunk):

@@ -24,13 +24,13 @@ from dataclasses import dataclass
 from typing import Literal
 
 import torch
+import torch.nn.functional as F
 from pydantic import BaseModel, ConfigDict, Field
 from torch import Tensor
 
 from neuroplastic.errors import ParameterError, ShapeError
 from neuroplastic.memory.ane import ane_threshold, estimate_correct_units, quantised_noise
 from neuroplastic.memory.core import MemoryCore
-from neuroplastic.memory.patterns import active_indices
 
 __all__ = ["RetrievalParams", "RetrievalResult", "kwta", "project", "retrieve"]
 
@@ -122,14 +122,14 @@ def retrieve(core: MemoryCore, queries: Tensor, params: RetrievalParams) -> Retr
 
 
 def project(state: Tensor, w: Tensor) -> Tensor:
-    """x = state @ w for 0/1 states (B, m); sparse states (≤ m/16 active) gather rows of w.
+    """x = state @ w for 0/1 states (B, m); sparse states (≤ m/16 active) sum rows of w.
 
     A state with a active units costs B·a·n additions instead of B·m·n multiply-adds.
     """
     a_max = int(state.sum(1).max()) if state.shape[0] else 0
     if 0 < a_max * 16 <= state.shape[1]:
-        idx, valid = active_indices(state)
-        return (w[idx] * valid[..., None].to(w.dtype)).sum(1)
+        values, idx = torch.topk(state, a_max, dim=1)  # 0/1 rows: the active units first
+        return F.embedding_bag(idx, w, per_sample_weights=values.to(w.dtype), mode="sum")
     return state @ w
 
 

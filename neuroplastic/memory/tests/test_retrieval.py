@@ -102,7 +102,7 @@ def test_ane_estimator_on_willshaw() -> None:
     c_hat = estimate_correct_units(state @ w, state.sum(1), win, wbg, k)
     assert float((c_hat - 7).abs().mean()) < 1.0
     noise = quantised_noise(torch.tensor([5.0]), torch.tensor([10.0]), 10, n, 4)
-    assert noise == [(pytest.approx(5 / 502, abs=1e-6), 0.5)]
+    assert noise == [(pytest.approx(5.5 / 503, abs=1e-6), 0.5)]
 
 
 def test_retrieval_errors() -> None:
