@@ -55,6 +55,15 @@ class ResultRecord(BaseModel):
     pruned: int
     synops_per_sample: float = Field(description="effective SynOps per inference sample")
     synops_dense_per_sample: float = 0.0
+    spikes_per_hidden_neuron: float | None = Field(
+        None, description="spiking methods: spikes per hidden neuron per test sample"
+    )
+    synaptic_events_per_sample: float | None = Field(
+        None, description="spiking methods: synaptic events (spike × fan-out) per test sample"
+    )
+    accuracy_no_pseudospikes: float | None = Field(
+        None, description="spiking methods: test accuracy from ordinary output spikes only"
+    )
     wall_s: float
     samples_seen: int
     epochs_done: int = 0

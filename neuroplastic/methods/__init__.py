@@ -4,6 +4,7 @@ from neuroplastic.methods import (  # noqa: F401  (registration)
     backprop,
     pruned_backprop,
     random_projection,
+    spiking_exact,
     structural,
 )
 from neuroplastic.methods.base import BuildContext, Learner, TrainingParams

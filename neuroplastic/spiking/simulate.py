@@ -50,21 +50,27 @@ class LayerResult:
         return self.spike_times.amin(1)
 
 
-def _advance(
-    phi: Tensor, t_prev: Tensor, t_next: Tensor, period: float, *, final: bool = False
-) -> tuple[Tensor, Tensor]:
-    """Free evolution from t_prev to t_next (B,): new phases and spike times (inf = none).
+def _advance(phi: Tensor, t_prev: Tensor, t_next: Tensor, period: float) -> tuple[Tensor, Tensor]:
+    """Free evolution from ``t_prev`` to ``t_next`` (B, 1): new phases and spike times.
 
-    A neuron spikes at ``t_s = t_prev + Θ − φ`` if ``t_s <= t_next`` (before a kick arriving at
-    t_next), or ``t_s < T`` for the last stretch to the trial end (``final``): a spike exactly at
-    T belongs to the pseudospike side, where φ(T) = Θ.
+    A neuron spikes at ``t_s = t_prev + Θ − φ`` if ``t_s < t_next`` (strictly: a spike exactly
+    at the trial end T belongs to the pseudospike side, where φ(T) = Θ) and continues from
+    ``φ + Δt − Θ``; spike times are ``inf`` where there is none. The clamp to [0, Θ] only
+    removes rounding (it keeps ``atan2`` in :func:`transfer` on its branch).
     """
-    t_spike = t_prev.unsqueeze(1) + (period - phi)
-    t_next2 = t_next.unsqueeze(1)
-    spike = t_spike < t_next2 if final else t_spike <= t_next2
-    adv = phi + (t_next - t_prev).unsqueeze(1)
-    new = torch.where(spike, (adv - period).clamp_min(0.0), adv.clamp_max(period))
+    t_spike = t_prev + (period - phi)
+    spike = t_spike < t_next
+    adv = phi + (t_next - t_prev)
+    new = torch.where(spike, adv - period, adv).clamp(0.0, period)
     return new, torch.where(spike, t_spike, math.inf)
+
+
+def _event_step(
+    phi: Tensor, t_prev: Tensor, t_next: Tensor, current: Tensor, p: ThetaParams
+) -> tuple[Tensor, Tensor]:
+    """Advance to the next event, then apply its kick ``φ ← H(φ, w)``."""
+    phi, t_spike = _advance(phi, t_prev, t_next, p.period)
+    return transfer(phi, current, p), t_spike
 
 
 def run_layer(phi0: Tensor, inp: LayerInput, t_end: float, p: ThetaParams) -> LayerResult:
@@ -72,6 +78,9 @@ def run_layer(phi0: Tensor, inp: LayerInput, t_end: float, p: ThetaParams) -> La
 
     ``phi0`` is (n,) or (B, n) initial phases in [0, Θ]; events at or after ``t_end`` are
     ignored. Requires ``t_end < Θ`` (at most one free spike between events).
+
+    Samples with fewer events than the batch's maximum take their padding steps at ``t_end``
+    with zero kicks (``H(φ, 0) = φ``), so every step is the same tensor program.
     """
     period = p.period
     if not t_end < period:
@@ -81,19 +90,24 @@ def run_layer(phi0: Tensor, inp: LayerInput, t_end: float, p: ThetaParams) -> La
     if phi0.shape[-1] != n:
         raise ShapeError(f"initial phases have {phi0.shape[-1]} neurons, input currents {n}")
     phi = phi0.expand(batch, n)
-    dtype, device = inp.currents.dtype, inp.currents.device
-    t_prev = torch.zeros(batch, dtype=dtype, device=device)
-    valid_all = inp.times < t_end
-    steps = int(valid_all.sum(1).max()) if batch and m else 0
+    valid = inp.times < t_end
+    steps = int(valid.sum(1).max()) if batch and m else 0
+    # everything per event is prepared at once; the loop only runs the step. Unbinding (rather
+    # than indexing [:, k] in the loop) keeps the backward pass linear in the number of steps.
+    t_next = inp.times[:, :steps].clamp(max=t_end)
+    t_prev = torch.cat([torch.zeros_like(t_next[:, :1]), t_next[:, :-1]], 1)
+    currents = inp.currents[:, :steps] * valid[:, :steps].unsqueeze(2)
     spikes: list[Tensor] = []
-    for k in range(steps):
-        valid = valid_all[:, k]
-        t_next = torch.where(valid, inp.times[:, k], t_prev)
-        phi, t_spike = _advance(phi, t_prev, t_next, period)
+    for t0, t1, current in zip(
+        t_prev.unsqueeze(2).unbind(1),
+        t_next.unsqueeze(2).unbind(1),
+        currents.unbind(1),
+        strict=True,
+    ):
+        phi, t_spike = _event_step(phi, t0, t1, current, p)
         spikes.append(t_spike)
-        phi = torch.where(valid.unsqueeze(1), transfer(phi, inp.currents[:, k], p), phi)
-        t_prev = t_next
-    phi, t_spike = _advance(phi, t_prev, torch.full_like(t_prev, t_end), period, final=True)
+    last = t_next[:, -1:] if steps else torch.zeros(batch, 1, dtype=phi.dtype, device=phi.device)
+    phi, t_spike = _advance(phi, last, torch.full_like(last, t_end), period)
     spikes.append(t_spike)
     return LayerResult(torch.stack(spikes, 1), phi, inp)
 
