@@ -31,6 +31,7 @@ from neuroplastic.params import (
     split_overrides,
 )
 from neuroplastic.report import plot_records, results_table
+from neuroplastic.restrict import CacheParams, RestrictParams
 from neuroplastic.results import ResultRecord, write_records
 from neuroplastic.runner import Experiment, compare, run_method
 from neuroplastic.store import RunStore
@@ -79,6 +80,69 @@ Info = Annotated[
     bool, typer.Option("--info", help="add I(X;Z), I(Z;Y) and bits per synapse to the record")
 ]
 NoProgress = Annotated[bool, typer.Option("--no-progress", help="no progress bar")]
+RestrictOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--restrict",
+        help="restriction policy for every method: none, top, balanced, per-neuron, path, "
+        "path-top, random, weight, frozen-hidden",
+    ),
+]
+RestrictP = Annotated[float | None, typer.Option("--p", help="restriction: fraction written")]
+RestrictK = Annotated[int | None, typer.Option("--k", help="restriction: plastic hidden units")]
+RestrictSeed = Annotated[
+    int | None, typer.Option("--restrict-seed", help="restriction: seed of masks / path units")
+]
+CacheOpt = Annotated[bool, typer.Option("--cache", help="synaptic caching (w = s + l)")]
+CacheTau = Annotated[
+    float | None, typer.Option("--cache-tau", help="cache decay time in samples (0 = no decay)")
+]
+CacheC = Annotated[
+    float | None, typer.Option("--cache-c", help="cache maintenance cost per |s| per sample")
+]
+CacheTheta = Annotated[
+    float | None, typer.Option("--cache-theta", help="cache consolidation threshold")
+]
+CacheMode = Annotated[
+    str | None, typer.Option("--cache-mode", help="synapse, neuron-any or neuron-sum")
+]
+
+
+def _plasticity_assignments(
+    restrict: str | None,
+    p: float | None,
+    k: int | None,
+    restrict_seed: int | None,
+    cache: bool,
+    cache_tau: float | None,
+    cache_c: float | None,
+    cache_theta: float | None,
+    cache_mode: str | None,
+) -> tuple[dict[str, str], dict[str, str]]:
+    """The restriction and cache options given, as key=value assignments (unset ones left out)."""
+    r = {"policy": restrict, "p": p, "k": k, "seed": restrict_seed}
+    c = {"tau": cache_tau, "c": cache_c, "theta": cache_theta, "mode": cache_mode}
+    r_set = {key: str(v) for key, v in r.items() if v is not None}
+    c_set = {key: str(v) for key, v in c.items() if v is not None}
+    if c_set.get("tau") in ("0", "0.0"):
+        c_set["tau"] = "none"
+    if c_set and not cache:
+        raise ParameterError("--cache-tau/--cache-c/--cache-theta/--cache-mode need --cache")
+    if cache:
+        c_set["enabled"] = "true"
+    return r_set, c_set
+
+
+def _plasticity_params(
+    r_set: dict[str, str], c_set: dict[str, str]
+) -> tuple[RestrictParams | None, CacheParams | None]:
+    restrict = build_params(RestrictParams, r_set, "--restrict") if r_set else None
+    if restrict is not None and "policy" not in r_set:
+        raise ParameterError("--p/--k/--restrict-seed need --restrict POLICY")
+    enabled = c_set.get("enabled") == "true"
+    values = {key: v for key, v in c_set.items() if key != "enabled"}
+    cache = build_params(CacheParams, values, "--cache") if enabled else None
+    return restrict, cache
 
 
 def _raise_interrupt(signum: int, frame: FrameType | None) -> None:
@@ -225,14 +289,35 @@ def run_cmd(
     m_alpha: Alphas = None,
     nonsilent_eps: NonsilentEps = 0.0,
     info: Info = False,
+    restrict: RestrictOpt = None,
+    p: RestrictP = None,
+    k: RestrictK = None,
+    restrict_seed: RestrictSeed = None,
+    cache: CacheOpt = False,
+    cache_tau: CacheTau = None,
+    cache_c: CacheC = None,
+    cache_theta: CacheTheta = None,
+    cache_mode: CacheMode = None,
 ) -> None:
     """Train one method (or run one named experiment) and print its result.
 
     A named experiment also takes its parameters as options: `--n 4096` is `--set n=4096`.
+    `--restrict POLICY [--p P] [--k K]` and `--cache [--cache-theta ...]` restrict / cache every
+    synapse group of the method (see neuroplastic.restrict).
     """
+    r_set, c_set = _plasticity_assignments(
+        restrict, p, k, restrict_seed, cache, cache_tau, cache_c, cache_theta, cache_mode
+    )
     named = find_experiment(method)
     if named is not None:
         assignments = parse_assignments(set_ or [])
+        # the energy protocol takes these as its own parameters
+        renames = {"policy": "restrict", "seed": "restrict_seed"}
+        assignments.update({renames.get(key, key): v for key, v in r_set.items()})
+        cache_names = {"tau": "tau", "c": "c", "theta": "theta", "mode": "cache_mode"}
+        assignments.update(
+            {"cache" if key == "enabled" else cache_names[key]: v for key, v in c_set.items()}
+        )
         assignments.update(options_to_assignments(ctx.args))
         _run_named_experiment(
             named, assignments, seed, device, quick, data_dir, no_progress, json_path
@@ -257,6 +342,7 @@ def run_cmd(
         nonsilent_eps,
         info,
     )
+    exp.restrict, exp.cache = _plasticity_params(r_set, c_set)
     overrides = split_overrides(
         parse_assignments(set_ or []), {method: get_method(method).params_model}
     )[method]
@@ -287,8 +373,20 @@ def compare_cmd(
     m_alpha: Alphas = None,
     nonsilent_eps: NonsilentEps = 0.0,
     info: Info = False,
+    restrict: RestrictOpt = None,
+    p: RestrictP = None,
+    k: RestrictK = None,
+    restrict_seed: RestrictSeed = None,
+    cache: CacheOpt = False,
+    cache_tau: CacheTau = None,
+    cache_c: CacheC = None,
+    cache_theta: CacheTheta = None,
+    cache_mode: CacheMode = None,
 ) -> None:
     """Train several methods on the same data and architecture budget; print one table."""
+    r_set, c_set = _plasticity_assignments(
+        restrict, p, k, restrict_seed, cache, cache_tau, cache_c, cache_theta, cache_mode
+    )
     names = (
         [m.strip() for m in methods.split(",") if m.strip()] if methods else default_comparison()
     )
@@ -310,6 +408,7 @@ def compare_cmd(
         nonsilent_eps,
         info,
     )
+    exp.restrict, exp.cache = _plasticity_params(r_set, c_set)
     with RunStore(store) as run_store:
         records = compare(names, overrides, exp, run_store, console=console, resume=resume)
     _emit(records, json_path, plot)

@@ -56,6 +56,8 @@ def results_table(records: Sequence[ResultRecord], title: str | None = None) -> 
         row = []
         for key, _ in COLUMNS:
             value = getattr(rec, key)
+            if key == "method" and (rec.restriction or rec.cache):  # restricted / cached run
+                value = f"{value} ({'; '.join(t for t in (rec.restriction, rec.cache) if t)})"
             row.append(f"{value:.2%}" if key == "test_accuracy" else _fmt(value))
         table.add_row(*row)
     return table

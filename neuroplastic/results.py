@@ -78,6 +78,10 @@ class ResultRecord(BaseModel):
     params: dict[str, Any] = Field(default_factory=dict)
     run_id: int | None = None
     code_version: str = ""
+    restriction: str | None = Field(None, description="restriction policy (neuroplastic.restrict)")
+    cache: str | None = Field(None, description="synaptic caching settings, if used")
+    maintenance: float | None = Field(None, description="cache maintenance energy Σ c·Σ|s|")
+    energy_total: float | None = Field(None, description="M1 + maintenance (with a cache)")
 
 
 def write_records(path: Path, records: list[ResultRecord]) -> None:

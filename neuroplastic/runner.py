@@ -27,6 +27,13 @@ from neuroplastic.methods import BuildContext, Learner, TrainingParams, get_meth
 from neuroplastic.metrics import VIBSettings, plugin_mutual_information, variational_information
 from neuroplastic.params import build_params
 from neuroplastic.paths import checkpoint_dir
+from neuroplastic.restrict import (
+    CacheParams,
+    RestrictParams,
+    attach_cache,
+    attach_restriction,
+    describe,
+)
 from neuroplastic.results import ResultRecord
 from neuroplastic.store import RunStore, neuroplastic_version, params_hash
 from neuroplastic.train import LoopSettings, Trainer, accuracy
@@ -54,6 +61,8 @@ class Experiment:
     alphas: list[float] = field(default_factory=list)
     data_dir: str | None = None
     progress: bool = True
+    restrict: RestrictParams | None = None  # restriction policy applied to every method
+    cache: CacheParams | None = None  # synaptic caching applied to every method
 
     def validate(self) -> None:
         """Raise ParameterError for out-of-range settings."""
@@ -115,7 +124,22 @@ def build_learner(
         device=device,
     )
     torch.manual_seed(exp.seed)
-    return get_method(name).build(ctx, params).to(device)
+    learner = get_method(name).build(ctx, params).to(device)
+    attach_plasticity_filters(learner, exp, params.batch_size)
+    return learner
+
+
+def attach_plasticity_filters(learner: Learner, exp: Experiment, batch_size: int) -> None:
+    """Attach the experiment's restriction and synaptic cache to every synapse group.
+
+    With batches the restriction filters the batch's summed update, and the cache counts one
+    applied update as ``batch_size`` samples of decay and maintenance.
+    """
+    groups = learner.synapses()
+    if exp.restrict is not None:
+        attach_restriction(groups, exp.restrict)
+    if exp.cache is not None:
+        attach_cache(groups, exp.cache.model_copy(update={"samples_per_apply": batch_size}))
 
 
 def information_fields(
@@ -207,7 +231,21 @@ def make_record(
         quick=exp.quick,
         params=params.model_dump(),
         code_version=neuroplastic_version(),
+        **plasticity_fields(exp, summary),
     )
+
+
+def plasticity_fields(exp: Experiment, summary: dict[str, Any]) -> dict[str, Any]:
+    """Record fields of the restriction and the cache (empty when neither is used)."""
+    out: dict[str, Any] = {}
+    if exp.restrict is not None and exp.restrict.policy != "none":
+        out["restriction"] = describe(exp.restrict)
+    if exp.cache is not None:
+        c = exp.cache
+        out["cache"] = f"θ={c.theta:g} τ={c.tau} c={c.c:g} {c.mode}"
+        out["maintenance"] = summary["maintenance"]
+        out["energy_total"] = summary["energy_total"]
+    return out
 
 
 def run_method(
@@ -303,6 +341,9 @@ def _experiment_dict(exp: Experiment, data: DataSplits) -> dict[str, Any]:
         "nonsilent_eps": exp.nonsilent_eps,
         "alphas": exp.alphas,
         "info": exp.info,
+        # only when used, so that the signatures of earlier runs stay valid for --resume
+        **({"restrict": exp.restrict.model_dump()} if exp.restrict is not None else {}),
+        **({"cache": exp.cache.model_dump()} if exp.cache is not None else {}),
     }
 
 
