@@ -15,6 +15,7 @@ k = round(log2 n), queries holding half the pattern (p10 = 0.5, p01 = 0), iterat
 from __future__ import annotations
 
 import json
+import statistics
 import time
 from pathlib import Path
 from typing import Any, Literal
@@ -105,6 +106,9 @@ class CurveParams(BaseModel):
     eps: float = Field(0.01, gt=0, lt=1, description="output noise target ε")
     queries: int = Field(200, ge=1, le=100_000, description="test queries per evaluated load")
     rel_tol: float = Field(0.02, gt=0, lt=1, description="bisection relative width")
+    repeats: int = Field(
+        1, ge=1, le=20, description="independent seeds per point (seed, seed+1, ...)"
+    )
     plot: bool = Field(True, description="write a PNG plot next to the JSON")
 
     @field_validator("ns")
@@ -140,28 +144,79 @@ def parse_rules(text: str) -> list[str]:
     return rules
 
 
+def summarise(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Mean (and sample std, ``*_std``) over seeds of each (n, rule, ANE) point."""
+    groups: dict[tuple[int, str, bool], list[dict[str, Any]]] = {}
+    for row in rows:
+        groups.setdefault((row["n"], row["rule"], row["ane"]), []).append(row)
+    out = []
+    for (n, rule, ane), rs in groups.items():
+        item: dict[str, Any] = {"n": n, "rule": rule, "ane": ane, "k": rs[0]["k"], "seeds": len(rs)}
+        for key in (
+            "capacity_patterns",
+            "eps",
+            "capacity_bits_per_synapse",
+            "capacity_bits_per_nonsilent_synapse",
+            "seconds",
+        ):
+            vals = [float(r[key]) for r in rs if r.get(key) is not None]
+            if vals:
+                item[key] = statistics.fmean(vals)
+                item[f"{key}_std"] = statistics.stdev(vals) if len(vals) > 1 else 0.0
+        out.append(item)
+    return out
+
+
 def plot_curve(rows: list[dict[str, Any]], path: Path, title: str) -> Path:
-    """Bits per synapse against n, one line per (rule, ANE); Agg backend, PNG."""
+    """Bits per synapse against n, one line per (rule, ANE) (± std over seeds when the rows
+    carry ``*_std``); Willshaw bits per non-silent synapse on a second panel. Agg, PNG."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(6.4, 4.4))
+    nonsilent = [r for r in rows if r.get("capacity_bits_per_nonsilent_synapse") is not None]
+    fig, axes = plt.subplots(1, 2 if nonsilent else 1, figsize=(11 if nonsilent else 6.4, 4.4))
+    ax = axes[0] if nonsilent else axes
+    colours = {rule: f"C{i}" for i, rule in enumerate(RULES)}
     keys = sorted({(r["rule"], r["ane"]) for r in rows}, key=lambda t: (RULES.index(t[0]), t[1]))
     for rule, ane in keys:
         pts = sorted(
-            (r["n"], r["capacity_bits_per_synapse"])
+            (r["n"], r["capacity_bits_per_synapse"], r.get("capacity_bits_per_synapse_std", 0.0))
             for r in rows
             if r["rule"] == rule and r["ane"] == ane
         )
-        ax.plot(
+        ax.errorbar(
             [p[0] for p in pts],
             [p[1] for p in pts],
-            marker="o",
+            yerr=[p[2] for p in pts],
+            capsize=2,
+            marker="o" if not ane else "s",
+            color=colours[rule],
             linestyle="--" if ane else "-",
             label=f"{rule}{' + ANE' if ane else ''}",
         )
+    if nonsilent:
+        ax2 = axes[1]
+        for ane in sorted({r["ane"] for r in nonsilent}):
+            pts2 = sorted(
+                (r["n"], r["capacity_bits_per_nonsilent_synapse"])
+                for r in nonsilent
+                if r["ane"] == ane
+            )
+            ax2.plot(
+                [p[0] for p in pts2],
+                [p[1] for p in pts2],
+                marker="o",
+                color=colours["willshaw"],
+                linestyle="--" if ane else "-",
+                label=f"willshaw{' + ANE' if ane else ''} (compressed)",
+            )
+        ax2.set_xscale("log", base=2)
+        ax2.set_xlabel("n (units)")
+        ax2.set_ylabel("bits / non-silent synapse")
+        ax2.grid(True, alpha=0.3)
+        ax2.legend(fontsize=7)
     ax.set_xscale("log", base=2)
     ax.set_xlabel("n (units)")
     ax.set_ylabel("capacity (bits / synapse)")
@@ -188,27 +243,31 @@ def run_curve(params: CurveParams, ctx: ExperimentContext) -> ExperimentOutput:
     anes = {"off": [False], "on": [True], "both": [False, True]}[params.ane]
     if ctx.quick:
         sizes = [s for s in sizes if s <= 512] or sizes[:1]
-    shared = params.model_dump(exclude={"ns", "rules", "ane", "plot"})
+    shared = params.model_dump(exclude={"ns", "rules", "ane", "plot", "repeats"})
     rows: list[dict[str, Any]] = []
     t0 = time.perf_counter()
     for n in sizes:
         for rule in rules:
             for ane in anes:
                 cfg = CapacityConfig(rule=rule, n=n, ane=ane, **shared)
-                row = measure_capacity(cfg, seed=ctx.seed, device=device)
-                rows.append(row)
-                ctx.console.print(
-                    f"n={n} {rule}{' + ANE' if ane else ''}: M_eps={row['capacity_patterns']} "
-                    f"C={row['capacity_bits_per_synapse']:.4f} bits/synapse "
-                    f"({row['seconds']:.1f} s)"
-                )
+                for rep in range(params.repeats):
+                    row = measure_capacity(cfg, seed=ctx.seed + rep, device=device)
+                    rows.append(row)
+                    ctx.console.print(
+                        f"n={n} {rule}{' + ANE' if ane else ''} seed={ctx.seed + rep}: "
+                        f"M_eps={row['capacity_patterns']} "
+                        f"C={row['capacity_bits_per_synapse']:.4f} bits/synapse "
+                        f"({row['seconds']:.1f} s)"
+                    )
     total = time.perf_counter() - t0
+    summary = summarise(rows)
     payload = {
         "experiment": "memory-capacity-curve",
         "params": params.model_dump(),
         "seed": ctx.seed,
         "device": device,
         "total_seconds": total,
+        "summary": summary,
         "rows": rows,
     }
     out_dir = ctx.output_dir
@@ -222,9 +281,9 @@ def run_curve(params: CurveParams, ctx: ExperimentContext) -> ExperimentOutput:
             f"{kind}, k=log2 n, p10={params.p10}, p01={params.p01}, "
             f"{params.iterations} steps {params.mode}, eps={params.eps}"
         )
-        files.append(plot_curve(rows, out_dir / "memory_capacity_curve.png", title))
+        files.append(plot_curve(summary, out_dir / "memory_capacity_curve.png", title))
     return ExperimentOutput(
         payload=payload,
-        tables=[capacity_table(rows, f"capacity curve ({total:.0f} s)")],
+        tables=[capacity_table(summary, f"capacity curve, mean over seeds ({total:.0f} s)")],
         files=files,
     )

@@ -80,6 +80,8 @@ def test_cli_curve_writes_json_and_plot(cli, tmp_path: Path) -> None:
         "both",
         "--queries",
         "40",
+        "--repeats",
+        "2",
         "--iterations",
         "2",
         "--json",
@@ -87,7 +89,8 @@ def test_cli_curve_writes_json_and_plot(cli, tmp_path: Path) -> None:
     )
     assert code == 0, text
     body = json.loads(out.read_text())
-    assert len(body["rows"]) == 2 * 2 * 2
+    assert len(body["rows"]) == 2 * 2 * 2 * 2 and len(body["summary"]) == 8
+    assert all(s["seeds"] == 2 for s in body["summary"])
     assert {(r["n"], r["rule"], r["ane"]) for r in body["rows"]} == {
         (n, r, a) for n in (64, 128) for r in ("willshaw", "bcpnn") for a in (False, True)
     }
