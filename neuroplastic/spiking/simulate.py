@@ -89,27 +89,55 @@ def run_layer(phi0: Tensor, inp: LayerInput, t_end: float, p: ThetaParams) -> La
     n = inp.currents.shape[2]
     if phi0.shape[-1] != n:
         raise ShapeError(f"initial phases have {phi0.shape[-1]} neurons, input currents {n}")
-    phi = phi0.expand(batch, n)
-    valid = inp.times < t_end
-    steps = int(valid.sum(1).max()) if batch and m else 0
-    # everything per event is prepared at once; the loop only runs the step. Unbinding (rather
-    # than indexing [:, k] in the loop) keeps the backward pass linear in the number of steps.
-    t_next = inp.times[:, :steps].clamp(max=t_end)
+    phi_all = phi0.expand(batch, n)
+    counts = (inp.times < t_end).sum(1)
+    steps = int(counts.max()) if batch and m else 0
+    if steps == 0:
+        zero = torch.zeros(batch, 1, dtype=phi_all.dtype, device=phi_all.device)
+        phi, t_spike = _advance(phi_all, zero, torch.full_like(zero, t_end), period)
+        return LayerResult(t_spike.unsqueeze(1), phi, inp)
+    # Samples sorted by their number of events (most first): at step k exactly the first
+    # n_k = #{counts > k} samples have an event, so the loop works on a shrinking prefix and
+    # samples that are done cost nothing more. Per-event tensors are prepared at once and
+    # unbound (indexing [:, k] in the loop would make the backward pass quadratic in steps).
+    order = torch.argsort(counts, descending=True, stable=True)
+    sorted_counts = counts[order]
+    active = sorted_counts.unsqueeze(0) > torch.arange(steps, device=counts.device).unsqueeze(1)
+    n_active = active.sum(1).tolist()
+    t_next = inp.times[order, :steps].clamp(max=t_end)
     t_prev = torch.cat([torch.zeros_like(t_next[:, :1]), t_next[:, :-1]], 1)
-    currents = inp.currents[:, :steps] * valid[:, :steps].unsqueeze(2)
+    phi = phi_all[order]
+    finished: list[Tensor] = []
     spikes: list[Tensor] = []
-    for t0, t1, current in zip(
-        t_prev.unsqueeze(2).unbind(1),
-        t_next.unsqueeze(2).unbind(1),
-        currents.unbind(1),
-        strict=True,
+    for k, (t0, t1, current) in enumerate(
+        zip(
+            t_prev.unsqueeze(2).unbind(1),
+            t_next.unsqueeze(2).unbind(1),
+            inp.currents[order, :steps].unbind(1),
+            strict=True,
+        )
     ):
-        phi, t_spike = _event_step(phi, t0, t1, current, p)
+        rows = n_active[k]
+        if rows < phi.shape[0]:
+            finished.append(phi[rows:])
+            phi = phi[:rows]
+        phi, t_spike = _event_step(phi, t0[:rows], t1[:rows], current[:rows], p)
         spikes.append(t_spike)
-    last = t_next[:, -1:] if steps else torch.zeros(batch, 1, dtype=phi.dtype, device=phi.device)
-    phi, t_spike = _advance(phi, last, torch.full_like(last, t_end), period)
-    spikes.append(t_spike)
-    return LayerResult(torch.stack(spikes, 1), phi, inp)
+    phi = torch.cat([phi, *reversed(finished)], 0)
+    # the last event of each sample, then free evolution to the end of the trial
+    last_index = (sorted_counts - 1).clamp(min=0).unsqueeze(1)
+    last = torch.where(sorted_counts.unsqueeze(1) > 0, t_next.gather(1, last_index), 0.0)
+    phi, t_end_spike = _advance(phi, last, torch.full_like(last, t_end), period)
+    # scatter the per-step spike rows (step k holds rows 0..n_k-1) into (B, steps + 1, n)
+    flat_rows = torch.cat(
+        [torch.arange(r, device=counts.device) * (steps + 1) + k for k, r in enumerate(n_active)]
+        + [torch.arange(batch, device=counts.device) * (steps + 1) + steps]
+    )
+    values = torch.cat([*spikes, t_end_spike], 0)
+    grid = torch.full((batch * (steps + 1), n), math.inf, dtype=values.dtype, device=values.device)
+    grid = grid.index_copy(0, flat_rows, values).view(batch, steps + 1, n)
+    inverse = torch.argsort(order)
+    return LayerResult(grid[inverse], phi[inverse], inp)
 
 
 @dataclass
