@@ -11,6 +11,7 @@
 #   SEEDS="0 1 2"  NHIDS="100 1000 10000"  SECTIONS="top balanced path pathtop controls cache"
 #   MAX_EPOCHS=5 (the protocol's cap; lower it to bound runs that never reach 95 %)
 #   THETAS="0.01 0.02 ... 0.1" (caching scan, 784-100-10 only)
+#   PS, BAL_PS, KS, PATHTOP_KS: the lists of p and k values (defaults: the issue's)
 # Example (what fits a loaded 2-core CPU in minutes): SEEDS=0 NHIDS="100 1000" bash $0
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -21,6 +22,10 @@ NHIDS=${NHIDS:-"100 1000 10000"}
 SECTIONS=${SECTIONS:-"top balanced path pathtop controls cache"}
 MAX_EPOCHS=${MAX_EPOCHS:-5}
 THETAS=${THETAS:-"0.01 0.02 0.03 0.04 0.05 0.06 0.07 0.08 0.09 0.1"}
+PS=${PS:-"1 0.3 0.1 0.03 0.01"}          # top-p fractions
+BAL_PS=${BAL_PS:-"0.1 0.03 0.01"}        # balanced fractions (input layer)
+KS=${KS:-"30 100 300"}                   # path sizes
+PATHTOP_KS=${PATHTOP_KS:-"30 100"}       # path + top-10 % sizes
 mkdir -p "$OUT"
 
 run() {  # run NAME SEED ARGS...
@@ -39,22 +44,22 @@ has() { [[ " $SECTIONS " == *" $1 "* ]]; }
 for n in $NHIDS; do
   for seed in $SEEDS; do
     if has top; then
-      for p in 1 0.3 0.1 0.03 0.01; do
+      for p in $PS; do
         run "n${n}_top_p${p}" "$seed" --n-hid "$n" --restrict top --p "$p"
       done
     fi
     if has balanced; then
-      for p in 0.1 0.03 0.01; do
+      for p in $BAL_PS; do
         run "n${n}_balanced_p${p}" "$seed" --n-hid "$n" --restrict balanced --p "$p"
       done
     fi
     if has path; then
-      for k in 30 100 300; do
+      for k in $KS; do
         if ((k <= n)); then run "n${n}_path_k${k}" "$seed" --n-hid "$n" --restrict path --k "$k"; fi
       done
     fi
     if has pathtop; then
-      for k in 30 100; do
+      for k in $PATHTOP_KS; do
         if ((k <= n)); then
           run "n${n}_pathtop_k${k}_p0.1" "$seed" --n-hid "$n" --restrict path-top --k "$k" --p 0.1
         fi
