@@ -92,12 +92,12 @@ class StructuralParams(TrainingParams):
     eta_readout: float = Field(0.5, gt=0, lt=1, description="readout learning rate (NLMS, < 1)")
     perturbation_sigma: float = Field(1e-2, gt=0, le=1, description="perturbation s.d. σ")
     consolidate: bool = Field(
-        False,
+        True,
         description="at a new phase, units connected so far keep their synapses (no hidden "
         "learning, no pruning); new inputs recruit reserve units",
     )
     readout_seen_classes_only: bool = Field(
-        False,
+        True,
         description="readout units learn only in phases whose data contain their class "
         "(no teaching signal, no change)",
     )

@@ -136,3 +136,19 @@ def test_readout_learns_only_seen_classes():
     assert torch.count_nonzero(model.readout.w.detach()[2]) == 0  # class 2 never taught
     assert float(model.readout_bias.w.detach()[2]) == 0.0
     assert torch.count_nonzero(model.readout.w.detach()[:2]) > 0
+
+
+def test_without_consolidation_old_units_keep_learning():
+    x, y = blobs(classes=3)
+    first, second = y < 2, y == 2
+    model = learner(
+        hidden=16, epochs=4, prune_epoch=2, budget=5, k=2, consolidate=False, competition="hard"
+    )
+    model.begin_phase("A")
+    _fit(model, x[first], y[first], 4)
+    rows = model.hidden.mask.any(1).clone()
+    w_a = model.hidden.w.detach().clone()
+    model.begin_phase("B")
+    assert not model.consolidated.any()
+    _fit(model, x[second], y[second], 4)
+    assert not torch.equal(model.hidden.w.detach()[rows], w_a[rows])
