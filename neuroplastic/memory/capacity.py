@@ -216,9 +216,3 @@ def find_capacity(
                 hi = mid
     evaluations = sorted(seen.items())
     return CapacitySearch(lo, seen.get(lo, math.nan) if lo else math.nan, evaluations)
-
-
-def check_batch(t: Tensor, n: int, what: str) -> None:
-    """Raise ShapeError unless ``t`` is (B, n)."""
-    if t.dim() != 2 or t.shape[1] != n:
-        raise ShapeError(f"{what} must have shape (B, {n}) (got {tuple(t.shape)})")

@@ -104,6 +104,12 @@ class MemoryCore:
             self._cache.popitem(last=False)
         return value
 
+    def set_weights(self, w: Tensor, b: Tensor, exclude_diagonal: bool = False) -> None:
+        """Cache (w, b) as the nominal weights of the current counters (e.g. what was written)."""
+        self._cache[(self.counters.version, None, exclude_diagonal)] = (w, b)
+        while len(self._cache) > self.cache_size:
+            self._cache.popitem(last=False)
+
     def ane_stats(self, exclude_diagonal: bool = False) -> tuple[Tensor, Tensor]:
         """(w_in, w_bg) per output unit for the nominal weights (see ``ane_statistics``)."""
         key = (self.counters.version, exclude_diagonal)

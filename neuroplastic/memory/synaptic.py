@@ -80,18 +80,16 @@ class AssociativeMemory:
             u = u[None, :]
             v = None if v is None else v[None, :]
         self.core.store(u, v)
-        target, _ = self.core.weights(None, self.exclude_diagonal)
+        target, bias = self.core.weights(None, self.exclude_diagonal)
         syn = self.synapses
         if self.compressed:
             need = (target != 0) & ~syn.mask
             if need.any():
                 syn.grow(need, target)
         syn.apply(target - syn.w.detach())
-        # keep the retrieval cache on what was written (identical up to float rounding)
-        self.core._cache[(self.core.counters.version, None, self.exclude_diagonal)] = (
-            syn.w.detach(),
-            self.core.weights(None, self.exclude_diagonal)[1],
-        )
+        # retrieval reads what was written (equal to target up to float rounding); a copy,
+        # because Synapses reuses its buffers on the next apply
+        self.core.set_weights(syn.w.detach().clone(), bias, self.exclude_diagonal)
 
     def compress(self) -> int:
         """Prune silent synapses (w = 0) of a Willshaw memory; returns how many were pruned."""
