@@ -186,6 +186,16 @@ class SpikingExactLearner(Learner):
         out["fraction_with_output_spike"] = with_output / max(run.samples, 1)
         return out
 
+    def record_fields(self, x: Tensor, y: Tensor) -> dict[str, float]:
+        """The optional spiking fields of :class:`~neuroplastic.results.ResultRecord` on (x, y)
+        (for a runner hook ``ResultRecord(..., **learner.record_fields(x_test, y_test))``)."""
+        d = self.spiking_details(x, y)
+        return {
+            "spikes_per_hidden_neuron": d["spikes_per_hidden_neuron"],
+            "synaptic_events_per_sample": d["synaptic_events_per_sample"],
+            "accuracy_no_pseudospikes": d["accuracy_no_pseudospikes"],
+        }
+
     # ----------------------------------------------------------- plumbing
     def synapses(self) -> list[Synapses]:
         return self.network.synapse_groups()

@@ -39,12 +39,7 @@ def spiking_fields(
     learner: SpikingExactLearner, x: torch.Tensor, y: torch.Tensor
 ) -> dict[str, Any]:
     """The record's spiking fields measured on (x, y)."""
-    d = learner.spiking_details(x, y)
-    return {
-        "spikes_per_hidden_neuron": d["spikes_per_hidden_neuron"],
-        "synaptic_events_per_sample": d["synaptic_events_per_sample"],
-        "accuracy_no_pseudospikes": d["accuracy_no_pseudospikes"],
-    }
+    return dict(learner.record_fields(x, y))
 
 
 class _EpochTrend(Trainer):

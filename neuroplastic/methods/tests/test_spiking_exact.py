@@ -35,7 +35,13 @@ def test_registered_outside_the_default_comparison():
 
 def test_paper_defaults():
     p = SpikingExactParams()
-    assert (p.hidden, p.batch_size, p.lr, p.t_end, p.flip_prob) == ("100-100", 1000, 4e-3, 2.0, 0.02)
+    assert (p.hidden, p.batch_size, p.lr, p.t_end, p.flip_prob) == (
+        "100-100",
+        1000,
+        4e-3,
+        2.0,
+        0.02,
+    )
     assert p.tau == pytest.approx(6 / math.pi) and p.i0 == 1.25 and p.optimizer == "adabelief"
     assert p.hidden_sizes((1000,)) == [100, 100]
     assert SpikingExactParams(hidden="experiment").hidden_sizes((5, 4)) == [5, 4]
@@ -101,6 +107,11 @@ def test_prediction_and_details():
     # at least the input volley is counted: active pixels × 12 first-layer neurons
     active = (x >= 128 / 255).sum(1).double().mean()
     assert d["synaptic_events_per_sample"] >= float(active) * 12 - 1e-6
+    fields = learner.record_fields(x, y)
+    assert fields["accuracy_no_pseudospikes"] == d["accuracy_no_pseudospikes"]
+    from neuroplastic.results import ResultRecord
+
+    assert set(fields) <= set(ResultRecord.model_fields)
     learner.on_epoch_end(0)
     assert learner.history[0]["epoch"] == 1 and learner.history[0]["samples"] == 60
     assert learner.lr == pytest.approx(4e-3 * math.exp(-1 / 100))
