@@ -5,6 +5,7 @@
 #   - backprop at 784-1000-10 pruned by global magnitude to the budget, then fine-tuned.
 # Records: results/structural/budget_<family>_<budget>.json; plot: results/structural/equal_budget.png
 # Usage: bash scripts/equal_budget_structural.sh [budgets...]   (default: 10000 25000 80000)
+# A run whose JSON already exists is skipped (delete it to re-run): the script can be resumed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
@@ -15,26 +16,33 @@ budgets=("${@:-10000 25000 80000}")
 read -r -a budgets <<< "${budgets[*]}"
 
 # Structural settings per budget: hidden width and per-unit input budget so that input synapses
-# plus the readout (10 per connected unit) land near the budget. Chosen on the validation split.
+# plus the readout (10 per unit) and the biases land near the budget; all units kept connected
+# (reserve=false), hard WTA, 20 epochs (4 hidden + 16 readout). Chosen on the validation split
+# among a handful of widths and budgets (REPRODUCING.md 2e lists what was tried).
 structural_args() {
   case $1 in
-    10000) echo "--hidden 400 --set budget=15" ;;
-    25000) echo "--hidden 1000 --set budget=30" ;;
-    80000) echo "--hidden 2000 --set budget=30 --set reserve=false" ;;
+    10000) echo "--hidden 500 --set budget=10" ;;
+    25000) echo "--hidden 1000 --set budget=15" ;;
+    80000) echo "--hidden 3000 --set budget=16" ;;
     *) echo "no structural setting for budget $1" >&2; exit 2 ;;
   esac
+}
+
+run() {  # output json, then the run arguments
+  local json=$1; shift
+  [[ -f $json ]] && { echo "exists, skipped: $json"; return; }
+  "$np" run "$@" --seed 0 --no-progress --json "$json" > /dev/null
+  echo "written: $json"
 }
 
 for b in "${budgets[@]}"; do
   h=$(( (b - 10 + 397) / 795 ))
   # shellcheck disable=SC2046
-  "$np" run structural --seed 0 --no-progress $(structural_args "$b") \
-    --set competition=hard --set epochs=7 --set prune_epoch=3 \
-    --json "$out/budget_structural_$b.json" > /dev/null
-  "$np" run backprop --seed 0 --no-progress --hidden "$h" \
-    --json "$out/budget_narrow-backprop_$b.json" > /dev/null
-  "$np" run pruned-backprop --seed 0 --no-progress --hidden 1000 --set budget="$b" \
-    --set epochs=10 --json "$out/budget_pruned-backprop_$b.json" > /dev/null
+  run "$out/budget_structural_$b.json" structural $(structural_args "$b") \
+    --set competition=hard --set reserve=false --set epochs=20 --set prune_epoch=3
+  run "$out/budget_narrow-backprop_$b.json" backprop --hidden "$h"
+  run "$out/budget_pruned-backprop_$b.json" pruned-backprop --hidden 1000 --set budget="$b" \
+    --set epochs=10
 done
 .venv/bin/python scripts/plot_equal_budget.py "$out"/budget_*.json --out "$out/equal_budget.png"
 .venv/bin/python scripts/records_table.py "$out"/budget_*.json
