@@ -232,6 +232,7 @@ def make_record(
         params=params.model_dump(),
         code_version=neuroplastic_version(),
         **plasticity_fields(exp, summary),
+        **learner.record_fields(x_test, y_test),
     )
 
 

@@ -101,6 +101,11 @@ class Learner(nn.Module, ABC):
     def forward(self, x: Tensor) -> Tensor:
         return self.predict(x)
 
+    def record_fields(self, x: Tensor, y: Tensor) -> dict[str, Any]:
+        """Method-specific optional fields of the result record, measured on (x, y) (the test
+        split), e.g. spikes per neuron for spiking methods. Default: none."""
+        return {}
+
     def learner_state(self) -> dict[str, Any]:
         """State beyond weights and masks (e.g. optimizer moments) for checkpoints."""
         return {}

@@ -5,6 +5,7 @@ import torch
 
 from neuroplastic.energy.ledger import Ledger
 from neuroplastic.methods import BuildContext, available_methods, get_method
+from neuroplastic.results import ResultRecord
 
 
 def build(name, seed=0, hidden=(12,)):
@@ -30,6 +31,15 @@ def test_shapes_and_architecture(name):
     names = [s.name for s in learner.synapses()]
     assert len(names) == len(set(names)) > 0
     assert set(names) == set(learner.ledger.groups)
+
+
+@pytest.mark.parametrize("name", available_methods())
+def test_record_fields_are_result_record_fields(name):
+    learner = build(name)
+    x, y = batch()
+    fields = learner.record_fields(x, y)
+    assert set(fields) <= set(ResultRecord.model_fields)
+    assert all(isinstance(v, (int, float)) for v in fields.values())
 
 
 @pytest.mark.parametrize("name", available_methods())
