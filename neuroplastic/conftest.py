@@ -1,4 +1,4 @@
-"""Fixtures shared by the end-to-end tests that run the CLI on real MNIST (marker ``mnist``)."""
+"""Fixtures shared by the end-to-end tests that run the CLI (on real MNIST, or without data)."""
 
 from __future__ import annotations
 
@@ -32,15 +32,11 @@ def env(tmp_path: Path, mnist_path: Path) -> dict[str, str]:
     }
 
 
-@pytest.fixture
-def run_main(
-    env: dict[str, str], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+def _in_process_cli(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> Callable[..., tuple[int, str, str]]:
-    """Run ``neuroplastic.cli.main`` in this process; returns (exit code, stdout, stderr)."""
+    """A caller of ``neuroplastic.cli.main`` in this process: (exit code, stdout, stderr)."""
     from neuroplastic import cli as cli_module
-
-    for key in ("NEUROPLASTIC_HOME", "NEUROPLASTIC_STORE", "NEUROPLASTIC_DATA"):
-        monkeypatch.setenv(key, env[key])
 
     def call(*args: str) -> tuple[int, str, str]:
         monkeypatch.setattr(sys, "argv", ["neuroplastic", *args])
@@ -53,3 +49,30 @@ def run_main(
         return code, out.out, out.err
 
     return call
+
+
+@pytest.fixture
+def run_main(
+    env: dict[str, str], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> Callable[..., tuple[int, str, str]]:
+    """Run ``neuroplastic.cli.main`` in this process on MNIST; returns (code, stdout, stderr)."""
+    for key in ("NEUROPLASTIC_HOME", "NEUROPLASTIC_STORE", "NEUROPLASTIC_DATA"):
+        monkeypatch.setenv(key, env[key])
+    return _in_process_cli(monkeypatch, capsys)
+
+
+@pytest.fixture
+def cli(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> Callable[..., tuple[int, str]]:
+    """Run the CLI in this process without MNIST (named experiments, listings, errors);
+    returns (exit code, stdout + stderr)."""
+    monkeypatch.setenv("NEUROPLASTIC_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("NEUROPLASTIC_STORE", str(tmp_path / "home" / "runs.sqlite"))
+    call = _in_process_cli(monkeypatch, capsys)
+
+    def joined(*args: str) -> tuple[int, str]:
+        code, out, err = call(*args)
+        return code, out + err
+
+    return joined

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 import pytest
@@ -11,26 +10,6 @@ import pytest
 from neuroplastic.errors import ParameterError
 from neuroplastic.experiments.memory_capacity import CurveParams, parse_rules, parse_sizes
 from neuroplastic.experiments.registry import available_experiments
-
-
-@pytest.fixture
-def cli(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path):
-    """Run the CLI in-process; returns (exit code, stdout + stderr)."""
-    from neuroplastic import cli as cli_module
-
-    monkeypatch.setenv("NEUROPLASTIC_HOME", str(tmp_path / "home"))
-
-    def call(*args: str) -> tuple[int, str]:
-        monkeypatch.setattr(sys, "argv", ["neuroplastic", *args])
-        code = 0
-        try:
-            cli_module.main()
-        except SystemExit as exc:
-            code = int(exc.code or 0)
-        out = capsys.readouterr()
-        return code, out.out + out.err
-
-    return call
 
 
 def test_registered() -> None:

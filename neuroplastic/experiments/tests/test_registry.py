@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -45,26 +44,6 @@ def echo_experiment() -> Iterator[str]:
 
     yield name
     registry._REGISTRY.pop(name)
-
-
-@pytest.fixture
-def cli(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path):
-    """Run the CLI in-process (no MNIST needed); returns (exit code, stdout + stderr)."""
-    from neuroplastic import cli as cli_module
-
-    monkeypatch.setenv("NEUROPLASTIC_HOME", str(tmp_path / "home"))
-
-    def call(*args: str) -> tuple[int, str]:
-        monkeypatch.setattr(sys, "argv", ["neuroplastic", *args])
-        code = 0
-        try:
-            cli_module.main()
-        except SystemExit as exc:
-            code = int(exc.code or 0)
-        out = capsys.readouterr()
-        return code, out.out + out.err
-
-    return call
 
 
 def test_options_become_assignments() -> None:
