@@ -31,7 +31,7 @@ def written(syn, dw):
 
 def test_top_writes_the_largest_fraction_per_group():
     groups, _, g = net()
-    attach_restriction(groups, RestrictParams(policy="top", p=0.25))
+    attach_restriction(groups, RestrictParams(policy="top", p=0.25, bias="own"))
     for syn in groups:
         dw = torch.randn(syn.w.shape, generator=g)
         delta = written(syn, dw)
@@ -168,4 +168,26 @@ def test_every_method_composes_with_top_p(name):
         learner.train_step(torch.rand(8, 10, generator=g), torch.randint(0, 4, (8,), generator=g))
     for syn in groups:
         c = learner.ledger.counts(group=syn.name)
+        filt = syn.restriction
+        if filt is not None and filt.partner is not None:
+            continue  # a bias selected by its weights' threshold: see the joint-bias test
         assert c.m0 <= c.applies * count_k(0.2, syn.n_total)
+
+
+def test_bias_is_selected_with_its_weights_by_one_threshold():
+    """The papers' bias is input n_in + 1: one top-p selection over [W | b]."""
+    w = Synapses("fc.weight", torch.zeros(3, 4))
+    b = Synapses("fc.bias", torch.zeros(3))
+    attach_restriction([w, b], RestrictParams(policy="top", p=0.25))  # 3 of 12 weights
+    assert b.restriction.partner is w.restriction
+    dw = torch.tensor([[9.0, 1, 1, 1], [1, 8, 1, 1], [1, 1, 7, 1]])
+    w.apply(dw)
+    assert torch.count_nonzero(w.w.detach()) == 3  # 9, 8, 7
+    b.apply(torch.tensor([7.5, 6.9, 100.0]))  # >= 7 (the weights' 3rd largest) is written
+    assert b.w.detach().tolist() == [7.5, 0.0, 100.0]
+    own_w = Synapses("g.weight", torch.zeros(3, 4))
+    own_b = Synapses("g.bias", torch.zeros(3))
+    attach_restriction([own_w, own_b], RestrictParams(policy="top", p=0.25, bias="own"))
+    own_w.apply(dw)
+    own_b.apply(torch.tensor([7.5, 6.9, 100.0]))  # its own top 25 %: one entry
+    assert own_b.w.detach().tolist() == [0.0, 0.0, 100.0]
