@@ -46,7 +46,7 @@ from neuroplastic.rules.competitive import (
 )
 from neuroplastic.rules.delta import normalized_covariance_delta
 from neuroplastic.rules.homeostasis import homeostatic_bias_delta, update_rate
-from neuroplastic.rules.perturbation import PerturbationParams, weight_perturbation_delta
+from neuroplastic.rules.perturbation import PerturbationParams, per_sample_perturbation_delta
 from neuroplastic.structure.policies import (
     SilentTracker,
     grow_from_coincidence,
@@ -90,7 +90,13 @@ class StructuralParams(TrainingParams):
         False, description="train the readout while the hidden layer still changes"
     )
     eta_readout: float = Field(0.5, gt=0, lt=1, description="readout learning rate (NLMS, < 1)")
+    eta_perturbation: float = Field(
+        3e-3, gt=0, le=1, description="readout learning rate η of weight perturbation"
+    )
     perturbation_sigma: float = Field(1e-2, gt=0, le=1, description="perturbation s.d. σ")
+    perturbation_antithetic: bool = Field(
+        True, description="two-sided loss difference for the perturbation readout"
+    )
     consolidate: bool = Field(
         True,
         description="at a new phase, units connected so far keep their synapses (no hidden "
@@ -163,7 +169,9 @@ class StructuralLearner(Learner):
         self.competitive = CompetitiveParams(
             competition=competition, k=p.k, temperature=p.temperature, eta=p.eta_hidden
         )
-        self.perturbation = PerturbationParams(sigma=p.perturbation_sigma, eta=p.eta_readout)
+        self.perturbation = PerturbationParams(
+            sigma=p.perturbation_sigma, eta=p.eta_perturbation, antithetic=p.perturbation_antithetic
+        )
         k = 1 if p.competition == "hard" else p.k
         self.target_rate = k / n_hidden
         self.register_buffer("rate", torch.full((n_hidden,), self.target_rate))
@@ -224,12 +232,14 @@ class StructuralLearner(Learner):
             self.readout_bias.apply(db)
             return
 
-        def loss(v: Tensor) -> Tensor:
-            return ((h @ v.T + self.readout_bias.w - target) ** 2).mean()
-
         self.readout.apply(
-            weight_perturbation_delta(
-                loss, self.readout.w.detach(), self.perturbation, self.generator
+            per_sample_perturbation_delta(
+                h,
+                target,
+                self.readout.w.detach(),
+                self.readout_bias.w.detach(),
+                self.perturbation,
+                self.generator,
             )
         )
         out = h @ self.readout.w.T + self.readout_bias.w

@@ -13,7 +13,11 @@ from neuroplastic.rules.competitive import (
     template_code,
 )
 from neuroplastic.rules.homeostasis import homeostatic_bias_delta, update_rate
-from neuroplastic.rules.perturbation import PerturbationParams, weight_perturbation_delta
+from neuroplastic.rules.perturbation import (
+    PerturbationParams,
+    per_sample_perturbation_delta,
+    weight_perturbation_delta,
+)
 
 
 def test_modified_sigmoid():
@@ -82,3 +86,32 @@ def test_weight_perturbation_is_an_unbiased_gradient_estimate():
     mean = torch.stack([weight_perturbation_delta(loss, w, p, g) for _ in range(4000)]).mean(0)
     # E[Δw] = −η ∇L = 2 η target
     assert torch.allclose(mean, 2 * target, atol=0.25)
+
+
+def test_antithetic_perturbation_is_exact_for_a_linear_direction():
+    """Two-sided ΔL of a quadratic loss is the exact directional derivative: no curvature."""
+    target = torch.tensor([1.0, -2.0, 0.5])
+    w = torch.zeros(3)
+
+    def loss(v):
+        return ((v - target) ** 2).sum()
+
+    g1, g2 = torch.Generator().manual_seed(3), torch.Generator().manual_seed(3)
+    p = PerturbationParams(sigma=0.5, eta=1.0, antithetic=True)
+    step = weight_perturbation_delta(loss, w, p, g1)
+    xi = torch.randn(3, generator=g2) * 0.5
+    grad = 2 * (w - target)
+    assert torch.allclose(step, -(grad @ xi) * xi / 0.25, atol=1e-5)
+
+
+def test_per_sample_perturbation_estimates_the_mean_gradient():
+    g = torch.Generator().manual_seed(1)
+    h, target = torch.rand(8, 5, generator=g), torch.rand(8, 2, generator=g)
+    w, bias = torch.rand(2, 5, generator=g), torch.rand(2, generator=g)
+    grad = ((h @ w.T + bias - target).T @ h) / 8  # ∇ of the mean of ½‖w h_b + c − t_b‖²
+    p = PerturbationParams(sigma=0.1, eta=1.0, antithetic=True)
+    draws = [per_sample_perturbation_delta(h, target, w, bias, p, g) for _ in range(3000)]
+    mean = torch.stack(draws).mean(0)
+    assert torch.allclose(mean, -grad, atol=0.05 * float(grad.abs().max()) + 0.02)
+    with pytest.raises(ShapeError, match="perturbation readout"):
+        per_sample_perturbation_delta(h[:, :4], target, w, bias, p, g)
