@@ -249,6 +249,11 @@ class Ledger:
             c = self.counts(group=name)
             g0, g1 = self.minimal(name)
             per_group[name] = {**c.to_dict(), "m0_min": g0, "m1_min": g1}
+        # groups recorded without a registered Synapses (e.g. a bit-packed memory): counts only,
+        # no weights to compare, so no minimal energy
+        for name in dict.fromkeys(g for g, _ in self._counts):
+            if name not in per_group:
+                per_group[name] = {**self.counts(group=name).to_dict(), "m0_min": None}
         return {
             **total.to_dict(),
             "m0_min": m0_min,

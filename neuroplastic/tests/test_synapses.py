@@ -204,3 +204,16 @@ def test_minimal_energy_counts_existing_synapses_and_grown_from_zero():
     assert ledger.minimal() == (2, 1.5)
     c = ledger.counts()
     assert c.m1 == 1.5 and c.m1 >= ledger.minimal()[1]
+
+
+def test_summary_lists_groups_recorded_without_synapses():
+    """A store that keeps its own weights (e.g. bit-packed) records counts explicitly."""
+    ledger = Ledger()
+    syn = Synapses("fc.weight", torch.zeros(2, 2), ledger=ledger)
+    syn.apply(torch.ones(2, 2))
+    ledger.record_update("packed.memory", 5, 5.0, 5.0)
+    summary = ledger.summary()
+    assert summary["m0"] == 4 + 5
+    assert summary["per_group"]["packed.memory"]["m0"] == 5
+    assert summary["per_group"]["packed.memory"]["m0_min"] is None
+    assert summary["per_group"]["fc.weight"]["m0_min"] == 4
