@@ -38,6 +38,7 @@ from torch import Tensor
 
 from neuroplastic.data import fetch_mnist, load_mnist
 from neuroplastic.energy.ledger import Ledger
+from neuroplastic.errors import NonFiniteUpdateError
 from neuroplastic.experiments.registry import (
     ExperimentContext,
     ExperimentOutput,
@@ -247,14 +248,22 @@ def run_protocol(
         order = torch.randint(x.shape[0], (budget,), generator=gen).tolist()
         curve: list[dict[str, float]] = []
         reached: int | None = None
+        diverged: str | None = None
         train_s = 0.0
         start = time.perf_counter()
         done = 0
         while done < budget:
             chunk = order[done : min(budget, done + p.test_every)]
             t0 = time.perf_counter()
-            for i in chunk:
-                net.step(x[i], targets[i])
+            stepped = 0
+            try:
+                for i in chunk:
+                    net.step(x[i], targets[i])
+                    stepped += 1
+            except NonFiniteUpdateError as exc:
+                # learning diverged: an outcome to record (nothing non-finite was written)
+                diverged = f"after {done + stepped} samples: {exc}"
+                chunk = chunk[:stepped]
             train_s += time.perf_counter() - t0
             done += len(chunk)
             acc = _accuracy(net, x_eval, y_eval)
@@ -268,7 +277,7 @@ def run_protocol(
                     "maintenance": counts.maintenance,
                 }
             )
-            if not math.isfinite(counts.m1):
+            if diverged is not None or not math.isfinite(counts.m1):
                 break
             if acc >= p.target:
                 reached = done
@@ -287,6 +296,7 @@ def run_protocol(
         "target": p.target,
         "stop_on": p.stop_on,
         "reached": reached is not None,
+        "diverged": diverged,
         "samples_to_target": reached,
         "samples_seen": done,
         "final_accuracy": curve[-1]["accuracy"] if curve else None,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 
 import pytest
 import torch
@@ -116,3 +117,12 @@ def test_cli_energy_quick_and_restricted_method(run_main, tmp_path):
     assert "path k=5" in out
     code, out, err = run_main("run", "backprop", "--quick", "--cache-c", "0.1")
     assert code == 2 and "need --cache" in err
+
+
+def test_divergence_is_an_outcome_not_a_crash():
+    p = EnergyParams(n_hid=20, test_every=100, target=0.99, lr=5.0, init_std=1.0)
+    out = run_protocol(p, tiny_data(), seed=1, max_samples=1500)
+    assert not out["reached"]
+    assert out["diverged"] is not None and "NaN or infinity" in out["diverged"]
+    assert out["samples_seen"] < 1500
+    assert math.isfinite(out["m1"])  # nothing non-finite was written or counted
