@@ -30,20 +30,6 @@ from torch import Tensor
 
 from neuroplastic.errors import ParameterError, ShapeError
 
-__all__ = [
-    "MIN_VIB_SAMPLES",
-    "InformationReport",
-    "VIBResult",
-    "VIBSettings",
-    "discretise",
-    "information_report",
-    "label_information",
-    "plugin_entropy",
-    "plugin_mutual_information",
-    "synaptic_capacity",
-    "variational_information",
-]
-
 _LN2 = math.log(2.0)
 _BIAS_CORRECTIONS = ("miller-madow", "none")
 _DISCRETISE_METHODS = ("binary", "quantile")

@@ -127,8 +127,9 @@ class GroupFilter:
         self.cols = cols
         self.fixed = fixed
         # pairing of a bias with its weight matrix (see the module docstring)
-        self.partner: GroupFilter | None = None
-        self.threshold: Tensor | None = None  # score threshold of the last selection
+        self.partner: GroupFilter | None = None  # set on a bias: the filter of its weights
+        self.threshold: Tensor | None = None  # last selection's threshold, kept for a bias
+        self.keeps_threshold = False  # set on weights whose bias is paired with them
 
     def __repr__(self) -> str:
         return f"GroupFilter(mode={self.mode!r}, fraction={self.fraction:g})"
@@ -181,7 +182,8 @@ class GroupFilter:
                 keep &= eligible
         else:
             keep = dense_topk_mask(score, count_k(self.fraction, n))
-            self.threshold = torch.where(keep, score, torch.full_like(score, torch.inf)).min()
+            if self.keeps_threshold:
+                self.threshold = torch.where(keep, score, torch.full_like(score, torch.inf)).min()
         return dw * keep
 
     def outer(self, syn: Synapses, a: Tensor, b: Tensor) -> tuple[Any, ...]:
@@ -207,7 +209,7 @@ class GroupFilter:
             return ("dense",)
         n = self._n_eligible((a.numel(), b.numel()))
         rows, cols = outer_topk(a, b, count_k(self.fraction, n))
-        if rows.numel():
+        if self.keeps_threshold and rows.numel():
             self.threshold = (a[rows].abs() * b[cols].abs()).min()
         return ("sparse", rows, cols)
 
@@ -306,6 +308,7 @@ def pair_biases(groups: Sequence[Synapses], filters: Sequence[GroupFilter | None
             and weight.fraction < 1
         ):
             bias.partner = weight
+            weight.keeps_threshold = True
 
 
 def attach_restriction(groups: Sequence[Synapses], params: RestrictParams) -> None:

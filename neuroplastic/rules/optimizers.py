@@ -76,15 +76,21 @@ def sgd_direction(grad: Tensor, w: Tensor, state: dict[str, Any], p: SGDParams) 
     return g.add(buf, alpha=p.momentum) if p.nesterov else buf
 
 
+def _next_moment_step(state: dict[str, Any], g: Tensor, second: str) -> int:
+    """Create the first moment ``m`` and the second-moment buffer ``second`` on the first
+    call (zeros like ``g``), advance and return the step count t (1, 2, ...)."""
+    if "m" not in state:
+        state["m"] = torch.zeros_like(g)
+        state[second] = torch.zeros_like(g)
+        state["step"] = 0
+    state["step"] += 1
+    return int(state["step"])
+
+
 def adam_direction(grad: Tensor, w: Tensor, state: dict[str, Any], p: AdamParams) -> Tensor:
     """Direction d such that the Adam update is ``Δw = −lr · d``; updates ``state`` in place."""
     g = grad.add(w, alpha=p.weight_decay) if p.weight_decay else grad
-    if "m" not in state:
-        state["m"] = torch.zeros_like(g)
-        state["v"] = torch.zeros_like(g)
-        state["step"] = 0
-    state["step"] += 1
-    t = state["step"]
+    t = _next_moment_step(state, g, "v")
     m, v = state["m"], state["v"]
     m.lerp_(g, 1 - p.beta1)
     v.mul_(p.beta2).addcmul_(g, g, value=1 - p.beta2)
@@ -99,12 +105,7 @@ def adabelief_direction(
 ) -> Tensor:
     """Direction d such that the AdaBelief update is ``Δw = −lr · d``; updates ``state``."""
     g = grad.add(w, alpha=p.weight_decay) if p.weight_decay else grad
-    if "m" not in state:
-        state["m"] = torch.zeros_like(g)
-        state["s"] = torch.zeros_like(g)
-        state["step"] = 0
-    state["step"] += 1
-    t = state["step"]
+    t = _next_moment_step(state, g, "s")
     m, s = state["m"], state["s"]
     m.lerp_(g, 1 - p.beta1)
     surprise = g - m

@@ -44,10 +44,9 @@ def data() -> DataSplits:
     )
 
 
-@pytest.fixture(scope="module")
-def results(data) -> list[dict]:
+def _run(data, methods: list[str]) -> list[dict]:
     return run_continual(
-        ["structural", "backprop"],
+        methods,
         FIRST,
         SECOND,
         hidden=[30],
@@ -57,6 +56,11 @@ def results(data) -> list[dict]:
         device="cpu",
         data=data,
     )
+
+
+@pytest.fixture(scope="module")
+def results(data) -> list[dict]:
+    return _run(data, ["structural", "backprop"])
 
 
 def test_both_phases_recorded_with_accuracies_in_range(results):
@@ -110,17 +114,7 @@ def test_backprop_has_no_units_to_recruit(results):
 
 
 def test_same_seed_same_numbers(data, results):
-    again = run_continual(
-        ["structural"],
-        FIRST,
-        SECOND,
-        hidden=[30],
-        seed=0,
-        quick=False,
-        overrides=FAST,
-        device="cpu",
-        data=data,
-    )
+    again = _run(data, ["structural"])
     keys = ("acc_first", "acc_second", "m0", "m1", "recruited_units")
     for p, q in zip(again[0]["phases"], results[0]["phases"]):
         assert {k: p[k] for k in keys} == {k: q[k] for k in keys}
