@@ -14,7 +14,9 @@ k = round(log2 n), queries holding half the pattern (p10 = 0.5, p01 = 0), iterat
 
 from __future__ import annotations
 
+import itertools
 import json
+import math
 import statistics
 import time
 from pathlib import Path
@@ -37,12 +39,14 @@ __all__ = ["CurveParams", "capacity_table", "plot_curve", "run_capacity", "run_c
 _COLUMNS = (
     ("rule", "rule"),
     ("ane", "ANE"),
+    ("activity", "activity"),
     ("n", "n"),
     ("k", "k"),
     ("capacity_patterns", "M_eps"),
     ("eps", "eps at M_eps"),
     ("capacity_bits_per_synapse", "bits/synapse"),
     ("capacity_bits_per_nonsilent_synapse", "bits/non-silent"),
+    ("storage", "storage"),
     ("seconds", "seconds"),
 )
 
@@ -96,7 +100,9 @@ class CurveParams(BaseModel):
     ane: Literal["off", "on", "both"] = Field("both", description="adaptive noise estimation")
     auto: bool = Field(True, description="auto-association (v = u) instead of hetero")
     k: int | None = Field(None, ge=1, description="active units; None = round(log2 n)")
-    activity: Literal["constant", "binomial"] = Field("constant", description="pattern model")
+    activity: Literal["constant", "binomial", "both"] = Field(
+        "constant", description="pattern model (both: one curve each, same other settings)"
+    )
     p01: float = Field(0.0, ge=0, lt=1, description="query add noise")
     p10: float = Field(0.5, ge=0, lt=1, description="query miss noise")
     mode: Literal["kwta", "threshold"] = Field("kwta", description="k-WTA or threshold")
@@ -106,6 +112,13 @@ class CurveParams(BaseModel):
     eps: float = Field(0.01, gt=0, lt=1, description="output noise target ε")
     queries: int = Field(200, ge=1, le=100_000, description="test queries per evaluated load")
     rel_tol: float = Field(0.02, gt=0, lt=1, description="bisection relative width")
+    start: float = Field(
+        0.5, gt=0, le=100, description="first load, fraction of the one-step Willshaw estimate"
+    )
+    growth: float = Field(2.0, gt=1, le=100, description="gallop factor of the search")
+    storage: Literal["auto", "dense", "packed"] = Field(
+        "auto", description="dense counters, 1 bit/synapse (Willshaw), or auto (packed if n > 4096)"
+    )
     repeats: int = Field(
         1, ge=1, le=20, description="independent seeds per point (seed, seed+1, ...)"
     )
@@ -145,18 +158,22 @@ def parse_rules(text: str) -> list[str]:
 
 
 def summarise(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Mean (and sample std, ``*_std``) over seeds of each (n, rule, ANE) point."""
-    groups: dict[tuple[int, str, bool], list[dict[str, Any]]] = {}
+    """Mean (and sample std, ``*_std``) over seeds of each (n, rule, ANE, activity) point."""
+    groups: dict[tuple[int, str, bool, str], list[dict[str, Any]]] = {}
     for row in rows:
-        groups.setdefault((row["n"], row["rule"], row["ane"]), []).append(row)
+        group = (row["n"], row["rule"], row["ane"], row.get("activity", "constant"))
+        groups.setdefault(group, []).append(row)
     out = []
-    for (n, rule, ane), rs in groups.items():
+    for (n, rule, ane, _), rs in groups.items():
         item: dict[str, Any] = {"n": n, "rule": rule, "ane": ane, "k": rs[0]["k"], "seeds": len(rs)}
+        item["storage"] = rs[0].get("storage")
+        item["activity"] = rs[0].get("activity")
         for key in (
             "capacity_patterns",
             "eps",
             "capacity_bits_per_synapse",
             "capacity_bits_per_nonsilent_synapse",
+            "load_p1",
             "seconds",
         ):
             vals = [float(r[key]) for r in rs if r.get(key) is not None]
@@ -167,9 +184,15 @@ def summarise(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return out
 
 
-def plot_curve(rows: list[dict[str, Any]], path: Path, title: str) -> Path:
-    """Bits per synapse against n, one line per (rule, ANE) (± std over seeds when the rows
-    carry ``*_std``); Willshaw bits per non-silent synapse on a second panel. Agg, PNG."""
+def plot_curve(
+    rows: list[dict[str, Any]],
+    path: Path,
+    title: str,
+    references: tuple[tuple[float, str], ...] = (),
+) -> Path:
+    """Bits per synapse against n, one line per (rule, ANE, activity) (± std over seeds when
+    the rows carry ``*_std``), horizontal ``references`` (value, label); Willshaw bits per
+    non-silent synapse on a second panel. Agg, PNG."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -179,13 +202,18 @@ def plot_curve(rows: list[dict[str, Any]], path: Path, title: str) -> Path:
     fig, axes = plt.subplots(1, 2 if nonsilent else 1, figsize=(11 if nonsilent else 6.4, 4.4))
     ax = axes[0] if nonsilent else axes
     colours = {rule: f"C{i}" for i, rule in enumerate(RULES)}
-    keys = sorted({(r["rule"], r["ane"]) for r in rows}, key=lambda t: (RULES.index(t[0]), t[1]))
-    for rule, ane in keys:
+    keys = sorted(
+        {(r["rule"], r["ane"], r.get("activity") or "constant") for r in rows},
+        key=lambda t: (RULES.index(t[0]), t[1], t[2]),
+    )
+    several = len({t[2] for t in keys}) > 1
+    for rule, ane, activity in keys:
         pts = sorted(
             (r["n"], r["capacity_bits_per_synapse"], r.get("capacity_bits_per_synapse_std", 0.0))
             for r in rows
-            if r["rule"] == rule and r["ane"] == ane
+            if (r["rule"], r["ane"], r.get("activity") or "constant") == (rule, ane, activity)
         )
+        suffix = f" ({activity})" if several else ""
         ax.errorbar(
             [p[0] for p in pts],
             [p[1] for p in pts],
@@ -193,24 +221,29 @@ def plot_curve(rows: list[dict[str, Any]], path: Path, title: str) -> Path:
             capsize=2,
             marker="o" if not ane else "s",
             color=colours[rule],
-            linestyle="--" if ane else "-",
-            label=f"{rule}{' + ANE' if ane else ''}",
+            linestyle="--" if ane else (":" if activity == "binomial" else "-"),
+            label=f"{rule}{' + ANE' if ane else ''}{suffix}",
         )
+    for value, label in references:
+        ax.axhline(value, color="grey", linewidth=0.8, linestyle="-.")
+        ax.annotate(label, (0.01, value), xycoords=("axes fraction", "data"), fontsize=7)
     if nonsilent:
         ax2 = axes[1]
-        for ane in sorted({r["ane"] for r in nonsilent}):
+        for ane, activity in sorted(
+            {(r["ane"], r.get("activity") or "constant") for r in nonsilent}
+        ):
             pts2 = sorted(
                 (r["n"], r["capacity_bits_per_nonsilent_synapse"])
                 for r in nonsilent
-                if r["ane"] == ane
+                if r["ane"] == ane and (r.get("activity") or "constant") == activity
             )
             ax2.plot(
                 [p[0] for p in pts2],
                 [p[1] for p in pts2],
                 marker="o",
                 color=colours["willshaw"],
-                linestyle="--" if ane else "-",
-                label=f"willshaw{' + ANE' if ane else ''} (compressed)",
+                linestyle="--" if ane else (":" if activity == "binomial" else "-"),
+                label=f"willshaw{' + ANE' if ane else ''} (compressed, {activity})",
             )
         ax2.set_xscale("log", base=2)
         ax2.set_xlabel("n (units)")
@@ -230,6 +263,18 @@ def plot_curve(rows: list[dict[str, Any]], path: Path, title: str) -> Path:
     return path
 
 
+def _references(params: CurveParams) -> tuple[tuple[float, str], ...]:
+    """Asymptotic Willshaw limits for the plot (bits/synapse)."""
+    if "willshaw" not in parse_rules(params.rules):
+        return ()
+    if params.auto:
+        return ((math.log(2) / 4, "(ln 2)/4 (auto limit)"),)
+    refs = [(math.log(2), "ln 2 (hetero limit)")]
+    if params.activity != "constant":
+        refs.append((1 / (math.e * math.log(2)), "1/(e ln 2) (binomial activity)"))
+    return tuple(refs)
+
+
 @register_experiment(
     "memory-capacity-curve",
     CurveParams,
@@ -243,21 +288,22 @@ def run_curve(params: CurveParams, ctx: ExperimentContext) -> ExperimentOutput:
     anes = {"off": [False], "on": [True], "both": [False, True]}[params.ane]
     if ctx.quick:
         sizes = [s for s in sizes if s <= 512] or sizes[:1]
-    shared = params.model_dump(exclude={"ns", "rules", "ane", "plot", "repeats"})
+    shared = params.model_dump(exclude={"ns", "rules", "ane", "plot", "repeats", "activity"})
+    activities = ["constant", "binomial"] if params.activity == "both" else [params.activity]
     rows: list[dict[str, Any]] = []
     t0 = time.perf_counter()
     for n in sizes:
         for rule in rules:
-            for ane in anes:
-                cfg = CapacityConfig(rule=rule, n=n, ane=ane, **shared)
+            for ane, activity in itertools.product(anes, activities):
+                cfg = CapacityConfig(rule=rule, n=n, ane=ane, activity=activity, **shared)
                 for rep in range(params.repeats):
                     row = measure_capacity(cfg, seed=ctx.seed + rep, device=device)
                     rows.append(row)
                     ctx.console.print(
-                        f"n={n} {rule}{' + ANE' if ane else ''} seed={ctx.seed + rep}: "
-                        f"M_eps={row['capacity_patterns']} "
+                        f"n={n} {rule}{' + ANE' if ane else ''} {activity} "
+                        f"seed={ctx.seed + rep}: M_eps={row['capacity_patterns']} "
                         f"C={row['capacity_bits_per_synapse']:.4f} bits/synapse "
-                        f"({row['seconds']:.1f} s)"
+                        f"({row['storage']}, {row['seconds']:.1f} s)"
                     )
     total = time.perf_counter() - t0
     summary = summarise(rows)
@@ -278,10 +324,12 @@ def run_curve(params: CurveParams, ctx: ExperimentContext) -> ExperimentOutput:
     if params.plot:
         kind = "auto (fair)" if params.auto else "hetero"
         title = (
-            f"{kind}, k=log2 n, p10={params.p10}, p01={params.p01}, "
-            f"{params.iterations} steps {params.mode}, eps={params.eps}"
+            f"{kind}, {params.activity} activity, k={params.k or 'log2 n'}, p10={params.p10}, "
+            f"p01={params.p01}, {params.iterations} steps {params.mode}, eps={params.eps}"
         )
-        files.append(plot_curve(summary, out_dir / "memory_capacity_curve.png", title))
+        refs = _references(params)
+        path = out_dir / "memory_capacity_curve.png"
+        files.append(plot_curve(summary, path, title, refs))
     return ExperimentOutput(
         payload=payload,
         tables=[capacity_table(summary, f"capacity curve, mean over seeds ({total:.0f} s)")],

@@ -127,7 +127,12 @@ def willshaw_output_noise_finite(
     """Finite-n ε for one-step Willshaw retrieval, averaging p1_j^z over column loads M_j."""
     if z < 1 or patterns < 1:
         raise ParameterError(f"need z >= 1 and M >= 1 (got z={z}, M={patterns})")
-    trials = torch.arange(patterns, dtype=torch.float64)
+    # the Binomial mass outside mean ± 15 sd (+ 10) is negligible (< 1e-40): sum only inside it
+    mean = (patterns - 1) * ell / n
+    sd = math.sqrt(max(mean * (1 - ell / n), 0.0))
+    lo = max(0, int(mean - 15 * sd) - 10)
+    hi = min(patterns - 1, int(mean + 15 * sd) + 10)
+    trials = torch.arange(lo, hi + 1, dtype=torch.float64)
     binom = torch.distributions.Binomial(
         total_count=torch.tensor(float(patterns - 1), dtype=torch.float64),
         probs=torch.tensor(ell / n, dtype=torch.float64),
@@ -170,14 +175,20 @@ def find_capacity(
     start: int,
     limit: int,
     rel_tol: float = 0.02,
+    growth: float = 2.0,
 ) -> CapacitySearch:
     """Largest M in [1, limit] with ``evaluate(M) <= eps``: gallop from ``start``, then bisect.
 
-    Stops when the bracket [lo, hi) satisfies hi − lo <= max(1, rel_tol·lo). Returns capacity 0
-    when even M = 1 fails; ``limit`` when it never fails.
+    Galloping multiplies (or, when ``start`` fails, divides) the load by ``growth`` until the
+    bracket [lo, hi) is found. Stops when hi − lo <= max(1, rel_tol·lo). Returns capacity 0
+    when even M = 1 fails; ``limit`` when it never fails. While galloping up and bisecting, the
+    next load is never below the last successful one (a grow-only memory needs only the state
+    at ``lo`` to go back to).
     """
     if not eps > 0:
         raise ParameterError(f"eps must be > 0 (got {eps})")
+    if not growth > 1:
+        raise ParameterError(f"growth must be > 1 (got {growth})")
     if not 1 <= start <= limit:
         raise ParameterError(f"need 1 <= start <= limit (got start={start}, limit={limit})")
     seen: dict[int, float] = {}
@@ -194,7 +205,7 @@ def find_capacity(
         while hi is None:
             if lo >= limit:
                 break
-            load = min(limit, lo * 2)
+            load = min(limit, max(lo + 1, int(lo * growth)))
             if ok(load):
                 lo = load
             else:
@@ -202,7 +213,7 @@ def find_capacity(
     else:
         hi = load
         while hi > 1:
-            load = max(1, hi // 2)
+            load = max(1, min(hi - 1, int(hi / growth)))
             if ok(load):
                 lo = load
                 break

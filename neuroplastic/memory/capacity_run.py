@@ -7,6 +7,22 @@ Patterns are drawn lazily, in fixed chunks from one seeded generator, so pattern
 whatever path the search takes. Each evaluation at load M draws its ``queries`` test patterns
 uniformly from the M stored ones with a generator seeded by (seed, M), so ε(M) is reproducible.
 
+**Storage.** ``storage="dense"`` keeps float counters (:class:`MemoryCore`, any rule);
+``storage="packed"`` (Willshaw only) keeps 1 bit per synapse
+(:class:`~neuroplastic.memory.packed.PackedWillshaw`), which makes n = 10^5 fit (1.25 GB). The
+packed memory cannot remove patterns, so its load only grows: the search (gallop up, then
+bisect) keeps one snapshot of the bits at the last load that met the target (every later load
+is at least that one) and restores it when the bisection steps down; a load below the snapshot
+(only when the starting load already fails) rebuilds from empty. Both storages see the same
+patterns and queries, so they return the same M_ε for the same seed (tested).
+``storage="auto"`` picks packed for the Willshaw rule without ANE when m·n > 4096², else dense.
+
+**Patterns** are drawn in chunks of 2048 from one seeded generator whose state at every chunk
+start is kept, so any chunk can be redrawn instead of held (at n = 10^5 the ~2·10^7 stored
+patterns are never in memory at once). Binomial activity draws each pattern's number of active
+units from Binomial(n, k/n) and then a uniform subset of that size (the same distribution as
+independent units with probability k/n).
+
 Queries: constant-activity patterns with no add noise (p01 = 0) keep exactly
 round((1 − p10)·k) of their k units (every query carries the same information); otherwise each
 bit is flipped independently (p01, p10). The Bayesian rule assumes the true query noise.
@@ -16,6 +32,8 @@ from __future__ import annotations
 
 import math
 import time
+from collections import OrderedDict
+from collections.abc import Callable
 from typing import Any, Literal
 
 import torch
@@ -32,8 +50,8 @@ from neuroplastic.memory.capacity import (
     willshaw_load,
 )
 from neuroplastic.memory.core import MemoryCore
+from neuroplastic.memory.packed import PackedWillshaw, retrieve_packed
 from neuroplastic.memory.patterns import (
-    active_indices,
     add_query_noise,
     constant_activity_indices,
     exact_miss_query,
@@ -45,6 +63,7 @@ from neuroplastic.memory.rules import RuleName, RuleParams
 __all__ = ["CapacityConfig", "measure_capacity"]
 
 _CHUNK = 2048
+_STEP = 32 * _CHUNK  # patterns per storage call
 
 
 class CapacityConfig(BaseModel):
@@ -72,6 +91,18 @@ class CapacityConfig(BaseModel):
     queries: int = Field(200, ge=1, le=100_000, description="test queries per evaluated load")
     rel_tol: float = Field(0.02, gt=0, lt=1, description="bisection stops at this relative width")
     max_patterns: int | None = Field(None, ge=1, description="upper bound on M; None = 8mn/(kl)")
+    start: float = Field(
+        0.5,
+        gt=0,
+        le=100,
+        description="first load of the search, as a fraction of the one-step Willshaw estimate",
+    )
+    growth: float = Field(2.0, gt=1, le=100, description="gallop factor of the search (load × g)")
+    storage: Literal["auto", "dense", "packed"] = Field(
+        "auto",
+        description="float counters (any rule), 1 bit/synapse (Willshaw), or auto (packed when "
+        "rule=willshaw, no ANE and m·n > 4096²)",
+    )
     pseudo_count: float = Field(1e-3, gt=0, le=10, description="Bayesian pseudo-count (counts)")
     bcpnn_alpha: float = Field(0.01, gt=0, le=10, description="BCPNN pseudo-count α (counts)")
     bcpnn_alpha_prime: float = Field(0.02, gt=0, le=20, description="BCPNN α' (counts)")
@@ -85,6 +116,10 @@ class CapacityConfig(BaseModel):
             raise ValueError("iterative retrieval (iterations > 1) needs auto=true")
         if not self.auto and self.clamp:
             raise ValueError("clamp needs auto=true")
+        if self.storage == "packed" and self.rule != "willshaw":
+            raise ValueError(f"storage='packed' holds Willshaw weights only (rule={self.rule})")
+        if self.storage == "packed" and self.ane:
+            raise ValueError("storage='packed' does not support ane=true")
         k, ell = self.sizes()[2:]
         if not (1 <= k < m and 1 <= ell < self.n):
             raise ValueError(f"activities must satisfy 1 <= k < m, 1 <= l < n (got k={k}, l={ell})")
@@ -97,31 +132,116 @@ class CapacityConfig(BaseModel):
         ell = k if self.auto else (self.l if self.l is not None else k)
         return m, self.n, k, ell
 
+    def packed(self) -> bool:
+        """Whether this point uses the bit-packed Willshaw store."""
+        if self.storage != "auto":
+            return self.storage == "packed"
+        m = self.n if self.m is None else self.m
+        return self.rule == "willshaw" and not self.ane and m * self.n > 4096 * 4096
+
 
 class _PatternBank:
-    """Lazily drawn patterns as padded indices (M, k_max) with validity masks."""
+    """Patterns as padded active indices (rows of width ≥ k) with validity masks, drawn lazily.
 
-    def __init__(self, size: int, k: int, activity: str, seed: int) -> None:
-        self.size, self.k, self.activity = size, k, activity
+    Chunk c (patterns [c·2048, (c+1)·2048)) is drawn from one seeded generator in order; its
+    generator state is kept, so with ``keep=False`` only a few recent chunks are held and any
+    other is redrawn on demand (identical values).
+    """
+
+    def __init__(self, size: int, k: int, activity: str, seed: int, keep: bool = True) -> None:
+        self.size, self.k, self.activity, self.keep = size, k, activity, keep
         self.gen = torch.Generator().manual_seed(seed)
-        self.idx = torch.zeros((0, k), dtype=torch.int64)
-        self.valid = torch.zeros((0, k), dtype=torch.bool)
+        self.states: list[Tensor] = []
+        self.cache: OrderedDict[int, tuple[Tensor, Tensor]] = OrderedDict()
 
-    def upto(self, count: int) -> None:
-        while self.idx.shape[0] < count:
-            if self.activity == "constant":
-                idx = constant_activity_indices(_CHUNK, self.size, self.k, self.gen)
-                valid = torch.ones_like(idx, dtype=torch.bool)
-            else:
-                dense = torch.rand((_CHUNK, self.size), generator=self.gen) < self.k / self.size
-                idx, valid = active_indices(dense.to(torch.float32))
-            width = max(self.idx.shape[1], idx.shape[1])
-            self.idx = torch.cat([_pad(self.idx, width), _pad(idx, width)])
-            self.valid = torch.cat([_pad(self.valid, width), _pad(valid, width)])
+    def _draw(self, gen: torch.Generator) -> tuple[Tensor, Tensor]:
+        if self.activity == "constant":
+            idx = constant_activity_indices(_CHUNK, self.size, self.k, gen)
+            return idx, torch.ones_like(idx, dtype=torch.bool)
+        return binomial_indices(_CHUNK, self.size, self.k / self.size, gen)
+
+    def chunk(self, c: int) -> tuple[Tensor, Tensor]:
+        hit = self.cache.get(c)
+        if hit is not None:
+            self.cache.move_to_end(c)
+            return hit
+        while len(self.states) <= c:
+            self.states.append(self.gen.get_state())
+            pair = self._draw(self.gen)
+            self._remember(len(self.states) - 1, pair)
+        if c in self.cache:
+            return self.cache[c]
+        gen = torch.Generator()
+        gen.set_state(self.states[c])
+        pair = self._draw(gen)
+        self._remember(c, pair)
+        return pair
+
+    def _remember(self, c: int, pair: tuple[Tensor, Tensor]) -> None:
+        self.cache[c] = pair
+        while not self.keep and len(self.cache) > 64:
+            self.cache.popitem(last=False)
+
+    def range(self, lo: int, hi: int) -> tuple[Tensor, Tensor]:
+        """Patterns lo..hi−1: (idx, valid), padded to a common width."""
+        parts = []
+        for c in range(lo // _CHUNK, (hi - 1) // _CHUNK + 1):
+            idx, valid = self.chunk(c)
+            a, b = max(lo - c * _CHUNK, 0), min(hi - c * _CHUNK, _CHUNK)
+            parts.append((idx[a:b], valid[a:b]))
+        return _cat(parts)
+
+    def rows(self, rows: Tensor) -> tuple[Tensor, Tensor]:
+        """Patterns at the given positions: (idx, valid), padded to a common width."""
+        chunks = rows // _CHUNK
+        parts = [self.chunk(int(c)) for c in chunks]
+        width = max(p[0].shape[1] for p in parts)
+        idx = torch.zeros((len(rows), width), dtype=torch.int64)
+        valid = torch.zeros((len(rows), width), dtype=torch.bool)
+        for i, (r, (pi, pv)) in enumerate(zip(rows.tolist(), parts, strict=True)):
+            w = pi.shape[1]
+            idx[i, :w] = pi[r % _CHUNK]
+            valid[i, :w] = pv[r % _CHUNK]
+        return idx, valid
 
     def dense(self, rows: Tensor) -> Tensor:
-        idx = torch.where(self.valid[rows], self.idx[rows], torch.full_like(self.idx[rows], -1))
-        return indices_to_dense(idx, self.size)
+        idx, valid = self.rows(rows)
+        return indices_to_dense(torch.where(valid, idx, torch.full_like(idx, -1)), self.size)
+
+
+def binomial_indices(count: int, n: int, p: float, gen: torch.Generator) -> tuple[Tensor, Tensor]:
+    """``count`` patterns with each of n units active independently with probability p.
+
+    Drawn as a = Binomial(n, p) active units per pattern and a uniform a-subset (the same
+    distribution). Returns sorted indices padded to the largest a (at least 1) and their mask.
+    """
+    counts = torch.binomial(
+        torch.full((count,), float(n)), torch.full((count,), float(p)), generator=gen
+    ).to(torch.int64)
+    width = max(1, int(counts.max()) if count else 1)
+    valid = torch.arange(width)[None, :] < counts[:, None]
+    if width * width <= n:  # sparse: draw with replacement, redraw rows with a repeated unit
+        idx = torch.randint(0, n, (count, width), generator=gen)
+        while True:
+            keyed = torch.where(valid, idx, torch.full_like(idx, n)).sort(dim=1).values
+            dup = ((keyed[:, 1:] == keyed[:, :-1]) & (keyed[:, 1:] < n)).any(1)
+            bad = dup.nonzero().flatten()
+            if bad.numel() == 0:
+                break
+            idx[bad] = torch.randint(0, n, (len(bad), width), generator=gen)
+    else:
+        keys = torch.rand((count, n), generator=gen)
+        idx = torch.topk(keys, width, dim=1, largest=False).indices
+        keyed = torch.where(valid, idx, torch.full_like(idx, n)).sort(dim=1).values
+    return torch.where(valid, keyed, torch.zeros_like(keyed)), valid
+
+
+def _cat(parts: list[tuple[Tensor, Tensor]]) -> tuple[Tensor, Tensor]:
+    width = max(p[0].shape[1] for p in parts)
+    return (
+        torch.cat([_pad(p[0], width) for p in parts]),
+        torch.cat([_pad(p[1], width) for p in parts]),
+    )
 
 
 def _pad(t: Tensor, width: int) -> Tensor:
@@ -145,9 +265,10 @@ def measure_capacity(
         bcpnn_alpha=cfg.bcpnn_alpha,
         bcpnn_alpha_prime=cfg.bcpnn_alpha_prime,
     )
-    core = MemoryCore(m, n, rule, auto=cfg.auto, device=device, cache_size=6)
-    inputs = _PatternBank(m, k, cfg.activity, seed)
-    outputs = inputs if cfg.auto else _PatternBank(n, ell, cfg.activity, seed + 7919)
+    packed = cfg.packed()
+    keep = not packed
+    inputs = _PatternBank(m, k, cfg.activity, seed, keep)
+    outputs = inputs if cfg.auto else _PatternBank(n, ell, cfg.activity, seed + 7919, keep)
     params = RetrievalParams(
         mode=cfg.mode,
         winners=ell,
@@ -160,38 +281,50 @@ def measure_capacity(
     limit = cfg.max_patterns or max(1, int(8 * m * n / (k * ell)))
     z = max(1, round((1 - cfg.p10) * k))
     analytic = willshaw_capacity(cfg.eps, k, ell, m, n, z) if cfg.p01 == 0 else None
-    start = max(1, min(limit, int(0.5 * analytic) if analytic else 64))
-    state = {"load": 0}
+    start = max(1, min(limit, int(cfg.start * analytic) if analytic else 64))
     details: dict[int, dict[str, float]] = {}
+    timing = {"store": 0.0, "retrieve": 0.0}
+    if packed:
+        store = _PackedStore(PackedWillshaw(m, n, device=device), inputs, outputs)
+        set_load: Callable[[int], None] = store.set_load
 
-    def set_load(load: int) -> None:
-        inputs.upto(load)
-        outputs.upto(load)
-        cur = state["load"]
-        lo, hi, sign = (cur, load, 1) if load > cur else (load, cur, -1)
-        for s in range(lo, hi, 65536):
-            e = min(hi, s + 65536)
-            core.counters.add_indices(
-                inputs.idx[s:e],
-                outputs.idx[s:e],
-                sign,
-                valid_u=inputs.valid[s:e],
-                valid_v=outputs.valid[s:e],
-            )
-        state["load"] = load
+        def complete(query: Tensor) -> tuple[Tensor, int]:
+            res = retrieve_packed(store.mem, query.to(device), params, auto=cfg.auto)
+            return res.output, res.steps
+    else:
+        core = MemoryCore(m, n, rule, auto=cfg.auto, device=device, cache_size=6)
+        dense_state = {"load": 0}
+
+        def set_load(load: int) -> None:
+            cur = dense_state["load"]
+            lo, hi, sign = (cur, load, 1) if load > cur else (load, cur, -1)
+            for s in range(lo, hi, _STEP):
+                e = min(hi, s + _STEP)
+                iu, vu = inputs.range(s, e)
+                iv, vv = (iu, vu) if cfg.auto else outputs.range(s, e)
+                core.counters.add_indices(iu, iv, sign, valid_u=vu, valid_v=vv)
+            dense_state["load"] = load
+
+        def complete(query: Tensor) -> tuple[Tensor, int]:
+            res = retrieve(core, query.to(device), params)
+            return res.output, res.steps
 
     def evaluate(load: int) -> float:
+        t_s = time.perf_counter()
         set_load(load)
+        t_r = time.perf_counter()
+        timing["store"] += t_r - t_s
         gen = torch.Generator().manual_seed(seed * 1_000_003 + load)
         rows = torch.randint(0, load, (cfg.queries,), generator=gen)
+        in_idx, _ = inputs.rows(rows)
         target_in = inputs.dense(rows)
-        target = outputs.dense(rows)
+        target = target_in if cfg.auto else outputs.dense(rows)
         if cfg.activity == "constant" and cfg.p01 == 0:
-            query = indices_to_dense(exact_miss_query(inputs.idx[rows], cfg.p10, gen), m)
+            query = indices_to_dense(exact_miss_query(in_idx, cfg.p10, gen), m)
         else:
             query = add_query_noise(target_in, cfg.p01, cfg.p10, gen)
-        result = retrieve(core, query.to(device), params)
-        out = result.output.cpu()
+        output, steps = complete(query)
+        out = output.cpu()
         eps = output_noise(out, target)
         q01, q10 = error_rates(out, target)
         qq01, qq10 = error_rates(query, target_in)
@@ -201,11 +334,14 @@ def measure_capacity(
             "q10": q10,
             "query_q01": qq01,
             "query_q10": qq10,
-            "steps": result.steps,
+            "steps": steps,
         }
+        if packed and eps <= cfg.eps:
+            store.keep_snapshot()
+        timing["retrieve"] += time.perf_counter() - t_r
         return eps
 
-    search = find_capacity(evaluate, cfg.eps, start, limit, cfg.rel_tol)
+    search = find_capacity(evaluate, cfg.eps, start, limit, cfg.rel_tol, cfg.growth)
     cap = search.capacity
     row: dict[str, Any] = {
         "rule": cfg.rule,
@@ -246,17 +382,58 @@ def measure_capacity(
             row["capacity_bits_per_synapse"] = c
         if cfg.rule == "willshaw":
             set_load(cap)
-            m11 = core.counters.m11
-            if cfg.auto and not cfg.self_connections:
-                potentiated = int((m11 > 0).sum()) - int((torch.diagonal(m11) > 0).sum())
-                sites = n * (n - 1)
+            if packed:
+                total = store.mem.popcount()
+                diag = int(store.mem.diagonal().sum()) if cfg.auto else 0
             else:
-                potentiated, sites = int((m11 > 0).sum()), m * n
+                m11 = core.counters.m11
+                total = int((m11 > 0).sum())
+                diag = int((torch.diagonal(m11) > 0).sum()) if cfg.auto else 0
+            if cfg.auto and not cfg.self_connections:
+                potentiated, sites = total - diag, n * (n - 1)
+            else:
+                potentiated, sites = total, m * n
             p1 = potentiated / sites
             row["load_p1"] = p1
             row["load_p1_theory"] = willshaw_load(cap, k, ell, m, n)
             row["capacity_bits_per_nonsilent_synapse"] = c * (m * n) / max(potentiated, 1)
     else:
         row["capacity_bits_per_synapse"] = 0.0
+    row["storage"] = "packed" if packed else "dense"
+    row["store_seconds"] = timing["store"]
+    row["retrieve_seconds"] = timing["retrieve"]
     row["seconds"] = time.perf_counter() - t0
     return row
+
+
+class _PackedStore:
+    """A grow-only packed Willshaw memory at a movable load (see the module docstring)."""
+
+    def __init__(self, mem: PackedWillshaw, inputs: _PatternBank, outputs: _PatternBank) -> None:
+        self.mem, self.inputs, self.outputs = mem, inputs, outputs
+        self.load = 0
+        self.snap: tuple[Tensor, int, int | None] | None = None
+        self.snap_load = 0
+
+    def set_load(self, load: int) -> None:
+        if load < self.load:
+            if self.snap is not None and self.snap_load <= load:
+                self.mem.restore(self.snap)
+                self.load = self.snap_load
+            else:
+                self.mem.clear()
+                self.load = 0
+        for s in range(self.load, load, _STEP):
+            e = min(load, s + _STEP)
+            iu, vu = self.inputs.range(s, e)
+            iv, vv = (iu, vu) if self.outputs is self.inputs else self.outputs.range(s, e)
+            self.mem.store_indices(iu, iv, vu, vv, count=False)
+        self.load = load
+
+    def keep_snapshot(self) -> None:
+        """Remember the current bits (the last load that met the target)."""
+        if self.snap is not None and self.snap_load == self.load:
+            return
+        self.snap = None  # free the old copy first (peak: two matrices)
+        self.snap = self.mem.snapshot()
+        self.snap_load = self.load
