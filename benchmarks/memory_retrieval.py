@@ -12,6 +12,11 @@ Two measurements, written to one JSON file (``--json``):
    n in ``--curve-ns`` (default up to 4,096) and all four rules (ANE off; ``--ane`` adds the ANE
    points), paper conditions (auto-association, k = log2 n, half queries, 5 steps k-WTA).
    Target: under ten minutes in total.
+3. **Bit-packed Willshaw store at large n** (``--packed-n``, default 100,000; 0 skips):
+   storage rate (patterns/s and synapse bit-sets/s) of
+   :class:`neuroplastic.memory.packed.PackedWillshaw` with the compiled kernel and with the torch
+   fallback, and the rate of potentials x = ũW for sparse queries (k = log2 n active units),
+   both paths. The matrix is ⌈n/8⌉·n bytes (1.25 GB at n = 10^5).
 
 The load average before and after is recorded: the machine is shared, timings are inflated.
 
@@ -34,6 +39,7 @@ import torch
 
 from neuroplastic.memory.capacity_run import CapacityConfig, measure_capacity
 from neuroplastic.memory.core import MemoryCore
+from neuroplastic.memory.packed import PackedWillshaw
 from neuroplastic.memory.patterns import constant_activity_indices
 from neuroplastic.memory.retrieval import RetrievalParams, retrieve
 from neuroplastic.memory.rules import RULES, RuleParams
@@ -129,6 +135,48 @@ def curve(ns: list[int], ane: bool, device: torch.device, seed: int) -> dict[str
     }
 
 
+def packed(n: int, patterns: int, queries: int, seed: int) -> dict[str, Any]:
+    """Store/potential rates of the packed Willshaw memory, compiled kernel vs torch path."""
+    g = torch.Generator().manual_seed(seed)
+    k = max(1, round(math.log2(n)))
+    iu = constant_activity_indices(patterns, n, k, g)
+    iv = constant_activity_indices(patterns, n, k, g)
+    iq = constant_activity_indices(queries, n, k, g)
+    out: dict[str, Any] = {"n": n, "k": k, "patterns": patterns, "queries": queries}
+    for native in (True, False):
+        mem = PackedWillshaw(n, n, native=native)
+        if native and not mem.native:
+            out["compiled"] = None  # no C compiler here
+            continue
+        mem.bits.fill_(0)  # touch the pages first: page faults are not storage
+        stored = patterns if native else max(1, patterns // 4)
+        t0 = time.perf_counter()
+        for s in range(0, stored, 65536):
+            e = min(stored, s + 65536)
+            mem.store_indices(iu[s:e], iv[s:e], count=False)
+        t_store = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        for s in range(0, queries, 256):
+            mem.potentials(iq[s : s + 256])
+        t_pot = time.perf_counter() - t0
+        path = "compiled" if native else "torch"
+        out[path] = {
+            "patterns_stored": stored,
+            "store_seconds": t_store,
+            "patterns_per_s": stored / t_store,
+            "bitsets_per_s": stored * k * k / t_store,
+            "load_p1": mem.load(),
+            "potentials_seconds": t_pot,
+            "queries_per_s": queries / t_pot,
+        }
+        print(
+            f"packed n={n} {path}: {out[path]}",
+            flush=True,
+        )
+        del mem
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--json", type=Path, default=Path("results/memory_retrieval.json"))
@@ -139,6 +187,10 @@ def main() -> None:
     parser.add_argument("--curve-ns", default="256,512,1024,2048,4096")
     parser.add_argument("--ane", action="store_true", help="also time the ANE points")
     parser.add_argument("--skip-curve", action="store_true")
+    parser.add_argument("--packed-n", type=int, default=100_000, help="0 skips the packed test")
+    parser.add_argument("--packed-patterns", type=int, default=1 << 20)
+    parser.add_argument("--packed-queries", type=int, default=1024)
+    parser.add_argument("--skip-throughput", action="store_true")
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
@@ -151,9 +203,14 @@ def main() -> None:
         "torch_threads": torch.get_num_threads(),
         "torch": torch.__version__,
         "loadavg_before": os.getloadavg(),
-        "throughput": throughput(args.n, args.batch, args.repeats, args.rule, device),
     }
-    print(json.dumps(result["throughput"], indent=2), flush=True)
+    if not args.skip_throughput:
+        result["throughput"] = throughput(args.n, args.batch, args.repeats, args.rule, device)
+        print(json.dumps(result["throughput"], indent=2), flush=True)
+    if args.packed_n:
+        result["packed"] = packed(
+            args.packed_n, args.packed_patterns, args.packed_queries, args.seed
+        )
     if not args.skip_curve:
         ns = [int(x) for x in args.curve_ns.split(",")]
         result["capacity_curve"] = curve(ns, args.ane, device, args.seed)
