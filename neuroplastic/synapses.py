@@ -140,6 +140,8 @@ class Synapses(nn.Module):
     # --------------------------------------------------------------- helpers
     def _invalidate(self) -> None:
         self._derived.clear()
+        if getattr(self, "cache", None) is not None:
+            self.cache.invalidate()
 
     def _buffer(self, key: str) -> Tensor:
         buf = self._scratch.get(key)
@@ -241,7 +243,9 @@ class Synapses(nn.Module):
         entries when the restriction selects top-k from the sorted factors) and counted from
         the factors: ``M0 = nnz(a)·nnz(b)``, ``M1 = |alpha|·Σ|a|·Σ|b|``,
         ``M2 = alpha²·Σa²·Σb²`` (the proposed change; it differs from ``w_new − w_old`` only
-        where float rounding swallows a change below half an ulp of w). Otherwise it forms
+        where float rounding swallows a change below half an ulp of w). With a synaptic cache
+        in ``synapse`` mode a sparse (top-k) plan is written the same way and handed to the
+        cache as indices (:meth:`SynapticCache.after_sparse_write`). Otherwise it forms
         ``outer(a, b)`` and goes through :meth:`apply`.
         """
         w = self.w.detach()
@@ -250,10 +254,12 @@ class Synapses(nn.Module):
                 f"{self.name}: apply_outer needs a ({w.shape[0]},) and b "
                 f"({w.shape[1] if w.dim() == 2 else '?'},) for weights {tuple(w.shape)}"
             )
-        if not self._dense() or self.sign is not None or self.cache is not None:
+        if not self._dense() or self.sign is not None:
             return self._apply_update(torch.outer(a, b), alpha)
         plan = ("rank1", a, b) if self.restriction is None else self.restriction.outer(self, a, b)
-        if plan[0] == "dense":
+        if plan[0] == "dense" or (
+            self.cache is not None and (plan[0] == "rank1" or not self.cache.sparse_ok)
+        ):
             return self._apply_update(torch.outer(a, b), alpha)
         if plan[0] == "skip":
             stats = UpdateStats(0.0, 0.0, 0.0)
@@ -289,7 +295,13 @@ class Synapses(nn.Module):
                 ).tolist()
             )
             self._check_finite_stats(stats)
-            w.view(-1).index_add_(0, rows * w.shape[1] + cols, values)
+            flat = rows * w.shape[1] + cols
+            w.view(-1).index_add_(0, flat, values)
+            if self.cache is not None:  # sparse write into s (synapse mode): transient
+                if self.ledger is not None:
+                    self.ledger.record_transient(self.name, stats.m0, stats.m1, stats.m2)
+                self.cache.after_sparse_write(self, flat, values)
+                return stats
         if self.ledger is not None:
             extra: dict[str, float] = {}
             for p_alpha in self.ledger.alphas:

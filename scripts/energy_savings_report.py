@@ -41,12 +41,35 @@ def reference_name(name: str) -> str:
     return name.split("_", 1)[0] + "_top_p1"
 
 
+def label(name: str, run: dict[str, Any]) -> str:
+    """Human-readable configuration: restriction, cache settings, eLife marker."""
+    params = run["params"]
+    text = run["restriction"]
+    if params["cache"]:
+        tau = params.get("tau")
+        text += " + cache θ={:g} τ={} {}".format(
+            params["theta"], "none" if tau is None else f"{tau:g}", params.get("cache_mode", "")
+        ).rstrip()
+    if name.startswith("elife"):
+        text += " (eLife: logistic, lr 0.1)"
+    return text
+
+
+def _outcome(runs: list[dict[str, Any]]) -> str:
+    reached = [r for r in runs if r["reached"]]
+    if reached:
+        return _ms([float(r["samples_to_target"]) for r in reached], ".0f")
+    if any(r.get("diverged") for r in runs):
+        return f"diverged ({sum(bool(r.get('diverged')) for r in runs)}/{len(runs)})"
+    return f"not reached in {runs[0]['samples_seen']}"
+
+
 def table(groups: dict[str, list[dict[str, Any]]]) -> str:
     """Markdown table of every configuration."""
     head = (
         "| configuration | N | runs | reached 95 % | samples to 95 % | M0 | M1 | M1/M1_min "
-        "| maintenance | M0 saving | M1+maint. saving | samples/s |\n"
-        "|---|---|---|---|---|---|---|---|---|---|---|---|\n"
+        "| maintenance | (M1+maint.)/M1_min | M0 saving | M1+maint. saving | samples/s |\n"
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|\n"
     )
     rows = []
     for name, runs in sorted(groups.items(), key=lambda kv: (kv[1][0]["params"]["n_hid"], kv[0])):
@@ -54,28 +77,24 @@ def table(groups: dict[str, list[dict[str, Any]]]) -> str:
         ref_m0 = statistics.mean([r["m0"] for r in ref]) if ref else None
         ref_e = statistics.mean([r["energy_total"] for r in ref]) if ref else None
         reached = [r for r in runs if r["reached"]]
+        finite = [r for r in runs if not r.get("diverged") and r["m1_min"]]
         m0 = [r["m0"] for r in runs]
         energy = [r["energy_total"] for r in runs]
         rows.append(
-            "| {} | {} | {} | {}/{} | {} | {} | {} | {} | {} | {} | {} | {} |".format(
-                runs[0]["restriction"]
-                + (
-                    " + cache θ={:g}".format(runs[0]["params"]["theta"])
-                    if runs[0]["params"]["cache"]
-                    else ""
-                )
-                + (" (eLife: logistic, lr 0.1)" if name.startswith("elife") else ""),
+            "| {} | {} | {} | {}/{} | {} | {} | {} | {} | {} | {} | {} | {} | {} |".format(
+                label(name, runs[0]),
                 runs[0]["params"]["n_hid"],
                 len(runs),
                 len(reached),
                 len(runs),
-                _ms([float(r["samples_to_target"]) for r in reached], ".0f")
-                if reached
-                else f"not reached in {runs[0]['samples_seen']}",
+                _outcome(runs),
                 _ms(m0, ".3g"),
                 _ms([r["m1"] for r in runs], ".4g"),
-                _ms([r["m1_inefficiency"] for r in runs if r["m1_inefficiency"]], ".3g"),
+                _ms([r["m1_inefficiency"] for r in finite], ".3g") if finite else "-",
                 _ms([r["maintenance"] for r in runs], ".3g") if runs[0]["params"]["cache"] else "-",
+                _ms([r["energy_total"] / r["m1_min"] for r in finite], ".3g")
+                if runs[0]["params"]["cache"] and finite
+                else "-",
                 f"{ref_m0 / statistics.mean(m0):.2f}x" if ref_m0 else "-",
                 f"{ref_e / statistics.mean(energy):.2f}x" if ref_e else "-",
                 _ms([r["samples_per_s"] for r in runs if r["samples_per_s"]], ".0f"),
@@ -106,21 +125,26 @@ def plots(groups: dict[str, list[dict[str, Any]]], directory: Path) -> list[Path
     plt.close(fig)
 
     fig, ax = plt.subplots(figsize=(6, 4.5), constrained_layout=True)
-    by_policy: dict[str, list[tuple[int, float]]] = defaultdict(list)
+    by_policy: dict[str, dict[int, list[float]]] = defaultdict(lambda: defaultdict(list))
     for name, runs in groups.items():
-        if name.startswith("elife"):
+        if name.startswith("elife") or runs[0]["params"]["cache"]:
             continue
-        label = runs[0]["restriction"]
         for r in runs:
             if r["reached"]:
-                by_policy[label].append((r["params"]["n_hid"], r["m1"]))
-    for label, points in sorted(by_policy.items()):
-        points.sort()
-        ax.plot([p[0] for p in points], [p[1] for p in points], "o-", label=label)
+                by_policy[r["restriction"]][r["params"]["n_hid"]].append(r["m1"])
+    for policy, per_n in sorted(by_policy.items()):
+        ns = sorted(per_n)
+        means = [statistics.mean(per_n[n]) for n in ns]
+        sds = [statistics.stdev(per_n[n]) if len(per_n[n]) > 1 else 0.0 for n in ns]
+        ax.errorbar(ns, means, yerr=sds, marker="o", capsize=3, label=policy)
+    if "top p=1" in by_policy and 100 in by_policy["top p=1"]:
+        base = statistics.mean(by_policy["top p=1"][100])
+        guide = [100, 10000]
+        ax.plot(guide, [base * (n / 100) ** 0.5 for n in guide], "k:", label="∝ sqrt(N)")
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xlabel("hidden units N")
-    ax.set_ylabel("M1 to 95 %")
+    ax.set_ylabel("M1 to 95 % (mean ± sd over seeds; runs that reached it)")
     ax.legend(fontsize="x-small")
     ax.grid(True, which="both", alpha=0.3)
     p2 = directory / "energy_vs_nhid.png"

@@ -62,6 +62,17 @@ class SynapticCache:
 
     def __init__(self, params: CacheParams) -> None:
         self.params = params
+        self._abs_sum: float | None = None  # running Σ|s| (float64), None = recompute
+        self._sparse_steps = 0
+
+    @property
+    def sparse_ok(self) -> bool:
+        """Whether a sparse write can be cached without touching all of s (synapse mode)."""
+        return self.params.mode == "synapse"
+
+    def invalidate(self) -> None:
+        """Forget the running Σ|s| (someone changed s outside this class)."""
+        self._abs_sum = None
 
     def _rows(self, a: Tensor) -> Tensor:
         return a.reshape(a.shape[0], -1) if a.dim() > 1 else a.reshape(-1, 1)
@@ -82,26 +93,69 @@ class SynapticCache:
     def after_write(self, syn: Synapses, delta: Tensor) -> None:
         """Steps 1–4 above for the change ``delta`` just written into ``syn.w``."""
         s: Tensor = syn.cache_s
-        p = self.params
         s.add_(delta)
         sel = self.selection(s)
         if bool(sel.any()):
             self._consolidate(syn, s * sel)
+        self._abs_sum = float(s.abs().sum(dtype=torch.float64))
+        self._maintain_and_decay(syn)
+
+    @torch.no_grad()
+    def after_sparse_write(self, syn: Synapses, flat: Tensor, values: Tensor) -> None:
+        """Steps 1–4 for a change written at the distinct flat indices ``flat`` (synapse mode).
+
+        Same result as :meth:`after_write` with the dense ``delta`` (tested), at the cost of the
+        touched entries: only they can cross theta (decay only shrinks |s|), and Σ|s| is kept
+        as a running float64 total, recomputed exactly every 1,000 sparse writes.
+        """
+        if not self.sparse_ok:
+            raise ValueError("after_sparse_write needs mode='synapse'")
+        s = syn.cache_s.view(-1)
+        if self._abs_sum is None or self._sparse_steps >= 1000:
+            self._abs_sum = float(s.abs().sum(dtype=torch.float64))
+            self._sparse_steps = 0
+        self._sparse_steps += 1
+        before = float(s[flat].abs().sum(dtype=torch.float64))
+        s.index_add_(0, flat, values)
+        touched = s[flat]
+        hit = touched.abs() > self.params.theta
+        if bool(hit.any()):
+            self._consolidate(syn, None, sparse=(flat[hit], touched[hit]))
+        after = float(s[flat].abs().sum(dtype=torch.float64))
+        self._abs_sum += after - before
+        self._maintain_and_decay(syn)
+
+    def _maintain_and_decay(self, syn: Synapses) -> None:
+        """Steps 3 (maintenance c·Σ|s|·B, from the running Σ|s|) and 4 (decay)."""
+        p = self.params
+        s: Tensor = syn.cache_s
+        if self._abs_sum is None:
+            self._abs_sum = float(s.abs().sum(dtype=torch.float64))
         if syn.ledger is not None and p.c > 0:
-            syn.ledger.record_maintenance(
-                syn.name, p.c * p.samples_per_apply * float(s.abs().sum(dtype=torch.float64))
-            )
+            syn.ledger.record_maintenance(syn.name, p.c * p.samples_per_apply * self._abs_sum)
         if p.tau is not None:
             keep = math.exp(-p.samples_per_apply / p.tau)
             syn.w.data.sub_(s, alpha=1.0 - keep)
             s.mul_(keep)
+            self._abs_sum *= keep
 
-    def _consolidate(self, syn: Synapses, moved: Tensor) -> None:
-        syn.cache_s.sub_(moved)
+    def _consolidate(
+        self, syn: Synapses, moved: Tensor | None, sparse: tuple[Tensor, Tensor] | None = None
+    ) -> None:
+        """Move ``moved`` from s into l (w unchanged) and count it as a persistent write.
+
+        ``sparse = (flat indices, values)`` gives the same change by index (cheaper)."""
+        if sparse is None:
+            assert moved is not None
+            syn.cache_s.sub_(moved)
+            values = moved
+        else:
+            syn.cache_s.view(-1)[sparse[0]] = 0.0
+            values = sparse[1]
         if syn.ledger is not None:
-            m0 = float(torch.count_nonzero(moved))
-            m1 = float(moved.abs().sum(dtype=torch.float64))
-            m2 = float(moved.double().pow(2).sum())
+            m0 = float(torch.count_nonzero(values))
+            m1 = float(values.abs().sum(dtype=torch.float64))
+            m2 = float(values.double().pow(2).sum())
             syn.ledger.record_consolidation(syn.name, m0, m1, m2)
 
     @torch.no_grad()
@@ -110,6 +164,7 @@ class SynapticCache:
         s: Tensor = syn.cache_s
         if bool((s != 0).any()):
             self._consolidate(syn, s.clone())
+        self._abs_sum = 0.0
 
 
 def attach_cache(groups: Sequence[Synapses], params: CacheParams | None) -> None:

@@ -97,3 +97,36 @@ def test_state_dict_carries_transient_weights():
     other, _ = cached([0.0, 0.0], tau=None, c=0.0, theta=5.0)
     other.load_state_dict(syn.state_dict())
     assert other.cache_s.tolist() == [1.0, 2.0]
+
+
+@pytest.mark.parametrize("tau", [None, 50.0])
+def test_sparse_topk_write_equals_dense_path(tau):
+    """apply_outer with top-k + cache (index path) == apply(outer) (dense path), step by step."""
+    from neuroplastic.restrict import RestrictParams, attach_restriction
+
+    gen = torch.Generator().manual_seed(0)
+    w0 = torch.randn(300, 400, generator=gen, dtype=torch.float64) * 0.01
+    runs = []
+    for sparse in (True, False):
+        ledger = Ledger()
+        syn = Synapses("g", w0.clone(), ledger=ledger)
+        attach_restriction([syn], RestrictParams(policy="top", p=0.05))
+        attach_cache([syn], CacheParams(tau=tau, c=0.01, theta=0.002))
+        g = torch.Generator().manual_seed(1)
+        for step in range(30):
+            a = torch.randn(300, generator=g, dtype=torch.float64) * 0.05
+            b = torch.randn(400, generator=g, dtype=torch.float64) * 0.05
+            if step == 20:  # s changed outside the cache; later writes take the masked path
+                assert syn.cache._sparse_steps == (20 if sparse else 0)
+                syn.prune(torch.rand(300, 400, generator=g) < 0.01)
+            if sparse:
+                syn.apply_outer(a, b, alpha=-0.5)
+            else:
+                syn.apply(torch.outer(a, b), alpha=-0.5)
+        flush_caches([syn])
+        runs.append((syn.w.detach().clone(), ledger.counts()))
+    (w_s, c_s), (w_d, c_d) = runs
+    assert torch.allclose(w_s, w_d, atol=1e-12)
+    assert c_s.consolidation_m0 == c_d.consolidation_m0 > 0
+    for field in ("m0", "m1", "m2", "transient_m0", "transient_m1", "maintenance"):
+        assert getattr(c_s, field) == pytest.approx(getattr(c_d, field), rel=1e-9), field
