@@ -9,6 +9,7 @@
 #
 # Environment (defaults = the full table of the issue):
 #   SEEDS="0 1 2"  NHIDS="100 1000 10000"  SECTIONS="top balanced path pathtop controls cache"
+#   (add "combo" for restriction + caching: top 3 % / balanced 1 % with a cache, COMBO_THETAS)
 #   MAX_EPOCHS=5 (the protocol's cap; lower it to bound runs that never reach 95 %)
 #   THETAS="0.01 0.02 ... 0.1" (caching scan, 784-100-10 only)
 #   PS, BAL_PS, KS, PATHTOP_KS: the lists of p and k values (defaults: the issue's)
@@ -26,6 +27,7 @@ PS=${PS:-"1 0.3 0.1 0.03 0.01"}          # top-p fractions
 BAL_PS=${BAL_PS:-"0.1 0.03 0.01"}        # balanced fractions (input layer)
 KS=${KS:-"30 100 300"}                   # path sizes
 PATHTOP_KS=${PATHTOP_KS:-"30 100"}       # path + top-10 % sizes
+COMBO_THETAS=${COMBO_THETAS:-"0.001 0.003 0.01 0.03"}  # restriction + cache thresholds
 mkdir -p "$OUT"
 
 run() {  # run NAME SEED ARGS...
@@ -64,6 +66,18 @@ for n in $NHIDS; do
           run "n${n}_pathtop_k${k}_p0.1" "$seed" --n-hid "$n" --restrict path-top --k "$k" --p 0.1
         fi
       done
+    fi
+    if has combo; then  # restriction + caching without decay (toward the issue's aim)
+      for th in $COMBO_THETAS; do
+        run "n${n}_top_p0.03_cache_tnone_th${th}" "$seed" --n-hid "$n" --restrict top --p 0.03 \
+          --cache --tau none --c 0.001 --theta "$th"
+      done
+      run "n${n}_balanced_p0.01_cache_tnone_th0.003" "$seed" --n-hid "$n" --restrict balanced \
+        --p 0.01 --cache --tau none --c 0.001 --theta 0.003
+      run "n${n}_top_p0.03_cache_t1000_th0.003" "$seed" --n-hid "$n" --restrict top --p 0.03 \
+        --cache --tau 1000 --c 0.001 --theta 0.003
+      run "n${n}_top_p1_cache_tnone_th0.003" "$seed" --n-hid "$n" --cache --tau none --c 0.001 \
+        --theta 0.003
     fi
     if has controls; then
       run "n${n}_random_p0.1" "$seed" --n-hid "$n" --restrict random --p 0.1
