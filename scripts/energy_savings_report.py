@@ -110,16 +110,31 @@ def plots(groups: dict[str, list[dict[str, Any]]], directory: Path) -> list[Path
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(7, 5), constrained_layout=True)
-    for name, runs in sorted(groups.items()):
-        curve = runs[0]["curve"]
-        ax.plot([c["accuracy"] for c in curve], [max(c["m0"], 1) for c in curve], label=name)
-    ax.set_yscale("log")
-    ax.set_xlabel("test accuracy")
-    ax.set_ylabel("M0 (synaptic writes so far)")
-    ax.axhline(1e7, ls=":", c="k", lw=0.8)
-    ax.legend(fontsize="x-small")
-    ax.grid(True, which="both", alpha=0.3)
+    sizes = sorted({runs[0]["params"]["n_hid"] for runs in groups.values()})
+    fig, axes = plt.subplots(
+        1, len(sizes), figsize=(6.5 * len(sizes), 6), constrained_layout=True, squeeze=False
+    )
+    colours = plt.get_cmap("tab20").colors
+    for ax, size in zip(axes[0], sizes, strict=True):
+        names = sorted(n for n, runs in groups.items() if runs[0]["params"]["n_hid"] == size)
+        for i, name in enumerate(names):
+            curve = groups[name][0]["curve"]  # the first seed's learning curve
+            ax.plot(
+                [c["accuracy"] for c in curve],
+                [max(c["m0"], 1) for c in curve],
+                color=colours[i % len(colours)],
+                ls=("-", "--", ":", "-.")[(i // len(colours)) % 4],
+                label=label(name, groups[name][0]),
+            )
+        ax.set_yscale("log")
+        ax.set_xlim(0.8, 0.96)
+        ax.set_title(f"N_hid = {size}")
+        ax.set_xlabel("test accuracy")
+        ax.set_ylabel("M0 (persistent synaptic writes so far)")
+        ax.axhline(1e7, ls=":", c="k", lw=0.8)
+        ax.axvline(0.95, ls=":", c="k", lw=0.8)
+        ax.legend(fontsize="xx-small", loc="upper left")
+        ax.grid(True, which="both", alpha=0.3)
     p1 = directory / "energy_vs_accuracy.png"
     fig.savefig(p1, dpi=120)
     plt.close(fig)
@@ -132,11 +147,20 @@ def plots(groups: dict[str, list[dict[str, Any]]], directory: Path) -> list[Path
         for r in runs:
             if r["reached"]:
                 by_policy[r["restriction"]][r["params"]["n_hid"]].append(r["m1"])
-    for policy, per_n in sorted(by_policy.items()):
+    colours = plt.get_cmap("tab20").colors
+    for i, (policy, per_n) in enumerate(sorted(by_policy.items())):
         ns = sorted(per_n)
         means = [statistics.mean(per_n[n]) for n in ns]
         sds = [statistics.stdev(per_n[n]) if len(per_n[n]) > 1 else 0.0 for n in ns]
-        ax.errorbar(ns, means, yerr=sds, marker="o", capsize=3, label=policy)
+        ax.errorbar(
+            ns,
+            means,
+            yerr=sds,
+            marker="os^D"[i % 4],
+            capsize=3,
+            color=colours[i % len(colours)],
+            label=policy,
+        )
     if "top p=1" in by_policy and 100 in by_policy["top p=1"]:
         base = statistics.mean(by_policy["top p=1"][100])
         guide = [100, 10000]
