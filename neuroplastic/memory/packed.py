@@ -37,7 +37,12 @@ from neuroplastic.energy.ledger import Ledger
 from neuroplastic.errors import ParameterError, ShapeError
 from neuroplastic.memory.packed_native import kernels
 from neuroplastic.memory.patterns import active_indices
-from neuroplastic.memory.retrieval import RetrievalParams, RetrievalResult, kwta
+from neuroplastic.memory.retrieval import (
+    RetrievalParams,
+    RetrievalResult,
+    feedback_loop,
+    threshold_for,
+)
 
 __all__ = ["PackedWillshaw", "retrieve_packed"]
 
@@ -269,27 +274,19 @@ def retrieve_packed(
     if params.winners is not None and params.winners > mem.n:
         raise ParameterError(f"winners must be <= n = {mem.n} (got {params.winners})")
     diag = mem.diagonal() if auto and not params.self_connections else None
-    query = (queries.to(mem.device) > 0).to(torch.float32)
-    state = query
-    steps = 0
-    for _ in range(params.iterations):
+
+    def potentials(state: Tensor) -> tuple[Tensor, None]:
         idx, valid = active_indices(state)
         x = mem.potentials(idx, valid)
         if diag is not None:
             x -= state * diag
-        if params.clamp:
-            x = torch.where(query > 0, torch.full_like(x, torch.inf), x)
-        if params.mode == "kwta":
-            assert params.winners is not None
-            out = kwta(x, params.winners)
-        else:
-            if params.threshold is not None:
-                theta = torch.full((x.shape[0], 1), params.threshold, device=x.device)
-            else:
-                theta = state.sum(1, keepdim=True)
-            out = (x >= theta - 1e-6).to(torch.float32)
-        steps += 1
-        if params.iterations > 1 and torch.equal(out, state):
-            break
-        state = out
-    return RetrievalResult(state, steps, None)
+        return x, None
+
+    query = (queries.to(mem.device) > 0).to(torch.float32)
+    return feedback_loop(
+        query,
+        params,
+        params.winners,
+        potentials,
+        lambda state: threshold_for(params, "willshaw", state),
+    )

@@ -20,6 +20,7 @@ use one matrix product per step.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
@@ -32,7 +33,15 @@ from neuroplastic.errors import ParameterError, ShapeError
 from neuroplastic.memory.ane import ane_threshold, estimate_correct_units, quantised_noise
 from neuroplastic.memory.core import MemoryCore
 
-__all__ = ["RetrievalParams", "RetrievalResult", "kwta", "project", "retrieve"]
+__all__ = [
+    "RetrievalParams",
+    "RetrievalResult",
+    "feedback_loop",
+    "kwta",
+    "project",
+    "retrieve",
+    "threshold_for",
+]
 
 
 class RetrievalParams(BaseModel):
@@ -83,6 +92,45 @@ def _default_threshold(rule: str, state: Tensor) -> Tensor:
     )
 
 
+def threshold_for(params: RetrievalParams, rule: str, state: Tensor) -> Tensor:
+    """Θ (B, 1) of threshold mode: 0 with ANE (its potentials are centred), else the fixed
+    ``params.threshold``, else the rule's natural one (Willshaw: active state units)."""
+    if params.ane:
+        return torch.zeros((state.shape[0], 1), device=state.device)
+    if params.threshold is not None:
+        return torch.full((state.shape[0], 1), params.threshold, device=state.device)
+    return _default_threshold(rule, state)
+
+
+def feedback_loop(
+    query: Tensor,
+    params: RetrievalParams,
+    winners: int | None,
+    potentials: Callable[[Tensor], tuple[Tensor, Tensor | None]],
+    threshold: Callable[[Tensor], Tensor],
+) -> RetrievalResult:
+    """The retrieval iteration shared by every memory: x = potentials(state); clamp the
+    query's units; k-WTA (``winners``) or x ≥ threshold(state); feed back until a fixed point of
+    the whole batch or ``params.iterations`` steps."""
+    state = query
+    extra: Tensor | None = None
+    steps = 0
+    for _ in range(params.iterations):
+        x, extra = potentials(state)
+        if params.clamp:
+            x = torch.where(query > 0, torch.full_like(x, torch.inf), x)
+        if params.mode == "kwta":
+            assert winners is not None
+            out = kwta(x, winners)
+        else:
+            out = (x >= threshold(state) - 1e-6).to(torch.float32)
+        steps += 1
+        if params.iterations > 1 and torch.equal(out, state):
+            break
+        state = out
+    return RetrievalResult(state, steps, extra)
+
+
 @torch.no_grad()
 def retrieve(core: MemoryCore, queries: Tensor, params: RetrievalParams) -> RetrievalResult:
     """Complete a batch of queries (B, m) of 0/1; see the module docstring."""
@@ -97,28 +145,13 @@ def retrieve(core: MemoryCore, queries: Tensor, params: RetrievalParams) -> Retr
     if winners > core.n:
         raise ParameterError(f"winners must be <= n = {core.n} (got {winners})")
     query = (queries.to(core.device) > 0).to(torch.float32)
-    state = query
-    c_hat: Tensor | None = None
-    steps = 0
-    for _ in range(params.iterations):
-        x, c_hat = _potentials(core, state, params, winners, exclude)
-        if params.clamp:
-            x = torch.where(query > 0, torch.full_like(x, torch.inf), x)
-        if params.mode == "kwta":
-            out = kwta(x, winners)
-        else:
-            if params.ane:
-                theta = torch.zeros((x.shape[0], 1), device=x.device)
-            elif params.threshold is not None:
-                theta = torch.full((x.shape[0], 1), params.threshold, device=x.device)
-            else:
-                theta = _default_threshold(core.rule.rule, state)
-            out = (x >= theta - 1e-6).to(torch.float32)
-        steps += 1
-        if params.iterations > 1 and torch.equal(out, state):
-            break
-        state = out
-    return RetrievalResult(state, steps, c_hat)
+    return feedback_loop(
+        query,
+        params,
+        winners,
+        lambda state: _potentials(core, state, params, winners, exclude),
+        lambda state: threshold_for(params, core.rule.rule, state),
+    )
 
 
 def project(state: Tensor, w: Tensor) -> Tensor:
