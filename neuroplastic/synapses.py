@@ -258,8 +258,8 @@ class Synapses(nn.Module):
             return self._apply_update(torch.outer(a, b), alpha)
         plan = ("rank1", a, b) if self.restriction is None else self.restriction.outer(self, a, b)
         if plan[0] == "dense" or (
-            self.cache is not None and (plan[0] == "rank1" or not self.cache.sparse_ok)
-        ):
+            self.cache is not None and (plan[0] != "sparse" or not self.cache.sparse_ok)
+        ):  # a cache needs every write (also an empty one: maintenance, decay); by index if sparse
             return self._apply_update(torch.outer(a, b), alpha)
         if plan[0] == "skip":
             stats = UpdateStats(0.0, 0.0, 0.0)

@@ -96,7 +96,9 @@ class SynapticCache:
         s.add_(delta)
         sel = self.selection(s)
         if bool(sel.any()):
-            self._consolidate(syn, s * sel)
+            moved = s * sel
+            s.sub_(moved)
+            self._record_consolidation(syn, moved)
         self._abs_sum = float(s.abs().sum(dtype=torch.float64))
         self._maintain_and_decay(syn)
 
@@ -120,7 +122,8 @@ class SynapticCache:
         touched = s[flat]
         hit = touched.abs() > self.params.theta
         if bool(hit.any()):
-            self._consolidate(syn, None, sparse=(flat[hit], touched[hit]))
+            s[flat[hit]] = 0.0
+            self._record_consolidation(syn, touched[hit])
         after = float(s[flat].abs().sum(dtype=torch.float64))
         self._abs_sum += after - before
         self._maintain_and_decay(syn)
@@ -129,8 +132,7 @@ class SynapticCache:
         """Steps 3 (maintenance c·Σ|s|·B, from the running Σ|s|) and 4 (decay)."""
         p = self.params
         s: Tensor = syn.cache_s
-        if self._abs_sum is None:
-            self._abs_sum = float(s.abs().sum(dtype=torch.float64))
+        assert self._abs_sum is not None  # set by both callers
         if syn.ledger is not None and p.c > 0:
             syn.ledger.record_maintenance(syn.name, p.c * p.samples_per_apply * self._abs_sum)
         if p.tau is not None:
@@ -139,23 +141,12 @@ class SynapticCache:
             s.mul_(keep)
             self._abs_sum *= keep
 
-    def _consolidate(
-        self, syn: Synapses, moved: Tensor | None, sparse: tuple[Tensor, Tensor] | None = None
-    ) -> None:
-        """Move ``moved`` from s into l (w unchanged) and count it as a persistent write.
-
-        ``sparse = (flat indices, values)`` gives the same change by index (cheaper)."""
-        if sparse is None:
-            assert moved is not None
-            syn.cache_s.sub_(moved)
-            values = moved
-        else:
-            syn.cache_s.view(-1)[sparse[0]] = 0.0
-            values = sparse[1]
+    def _record_consolidation(self, syn: Synapses, moved: Tensor) -> None:
+        """Count the values just moved from s into l (w unchanged) as a persistent write."""
         if syn.ledger is not None:
-            m0 = float(torch.count_nonzero(values))
-            m1 = float(values.abs().sum(dtype=torch.float64))
-            m2 = float(values.double().pow(2).sum())
+            m0 = float(torch.count_nonzero(moved))
+            m1 = float(moved.abs().sum(dtype=torch.float64))
+            m2 = float(moved.double().pow(2).sum())
             syn.ledger.record_consolidation(syn.name, m0, m1, m2)
 
     @torch.no_grad()
@@ -163,7 +154,8 @@ class SynapticCache:
         """Consolidate all of s (end of training); the write is counted."""
         s: Tensor = syn.cache_s
         if bool((s != 0).any()):
-            self._consolidate(syn, s.clone())
+            self._record_consolidation(syn, s.clone())
+            s.zero_()
         self._abs_sum = 0.0
 
 

@@ -130,3 +130,27 @@ def test_sparse_topk_write_equals_dense_path(tau):
     assert c_s.consolidation_m0 == c_d.consolidation_m0 > 0
     for field in ("m0", "m1", "m2", "transient_m0", "transient_m1", "maintenance"):
         assert getattr(c_s, field) == pytest.approx(getattr(c_d, field), rel=1e-9), field
+
+
+def test_frozen_group_with_cache_still_pays_maintenance_and_decays():
+    """A skipped (frozen) batch-1 write still runs the cache's maintenance and decay."""
+    from neuroplastic.restrict import RestrictParams, attach_restriction
+
+    results = []
+    for outer in (True, False):
+        ledger = Ledger()
+        syn = Synapses("g", torch.zeros(300, 400, dtype=torch.float64), ledger=ledger)
+        attach_cache([syn], CacheParams(tau=10.0, c=0.5, theta=1.0))
+        syn.apply(torch.full((300, 400), 0.1, dtype=torch.float64))  # s = 0.1 (decayed once)
+        attach_restriction([syn], RestrictParams(policy="frozen-hidden"))
+        a = torch.ones(300, dtype=torch.float64)
+        b = torch.ones(400, dtype=torch.float64)
+        if outer:
+            syn.apply_outer(a, b)
+        else:
+            syn.apply(torch.outer(a, b))
+        results.append((syn.cache_s.clone(), ledger.counts().maintenance))
+    (s_outer, m_outer), (s_dense, m_dense) = results
+    assert torch.allclose(s_outer, s_dense)
+    assert s_outer[0, 0].item() == pytest.approx(0.1 * math.exp(-0.2))
+    assert m_outer == pytest.approx(m_dense) and m_outer > 0.5 * 0.1 * 120_000
