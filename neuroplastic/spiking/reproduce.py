@@ -1,6 +1,12 @@
 """Train ``spiking-exact`` on MNIST and write the result record plus a per-epoch trend.
 
     python -m neuroplastic.spiking.reproduce --epochs 5 --seed 0 --out results/spiking/seed0.json
+    python -m neuroplastic.spiking.reproduce --epochs 100 --seed 0 --threads 1 --resume
+
+With ``--resume`` the driver checkpoints after every epoch (the learner, the ledger, the data
+position and the per-epoch trend) under ``<home>/checkpoints/`` (see ``neuroplastic.paths``),
+keyed by the configuration, so a run stopped by a session limit, Ctrl-C or ``kill -9``
+continues with the same command through exactly the batches it would have seen.
 
 The standard run (``neuroplastic run spiking-exact``) gives the shared record; this driver
 uses the same runner pieces (data split, learner, training loop, record) and adds what the
@@ -13,6 +19,7 @@ once per epoch for the trend only; nothing is selected on it.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import time
 from pathlib import Path
@@ -21,6 +28,7 @@ from typing import Any
 import torch
 
 from neuroplastic.methods.spiking_exact import SpikingExactLearner
+from neuroplastic.paths import checkpoint_dir
 from neuroplastic.results import ResultRecord
 from neuroplastic.runner import (
     Experiment,
@@ -50,7 +58,29 @@ class _EpochTrend(Trainer):
         self.trend_path = trend_path
         self.data = data
         self.t0 = time.perf_counter()
+        self.wall_before = 0.0  # wall time of the epochs done before a resume
         self.trend: list[dict[str, Any]] = []
+
+    def resume(self) -> bool:
+        """Continue from the checkpoint, trend included."""
+        if not super().resume():
+            return False
+        assert self.checkpoint_path is not None
+        state = torch.load(self.checkpoint_path, map_location="cpu", weights_only=False)
+        self.trend = list(state.get("trend", []))
+        self.wall_before = float(self.trend[-1]["wall_s"]) if self.trend else 0.0
+        return True
+
+    def _checkpoint(self) -> None:
+        if self.checkpoint_path is None:
+            return
+        from neuroplastic.checkpoint import load_checkpoint, save_checkpoint
+
+        super()._checkpoint()
+        state = load_checkpoint(self.checkpoint_path)
+        state.pop("format", None)
+        state["trend"] = self.trend
+        save_checkpoint(self.checkpoint_path, state)
 
     def log_epoch(self) -> None:
         learner = self.learner
@@ -61,7 +91,7 @@ class _EpochTrend(Trainer):
         self.trend.append(
             {
                 "epoch": learner.epoch,
-                "wall_s": time.perf_counter() - self.t0,
+                "wall_s": self.wall_before + time.perf_counter() - self.t0,
                 "train": train,
                 "val": val,
                 "test": test,
@@ -73,9 +103,15 @@ class _EpochTrend(Trainer):
             f"epoch {learner.epoch}: train acc {train.get('accuracy', 0):.4f} "
             f"val {val['accuracy']:.4f} (ordinary {val['accuracy_no_pseudospikes']:.4f}) "
             f"test {test['accuracy']:.4f} spikes/hidden {val['spikes_per_hidden_neuron']:.3f} "
-            f"wall {time.perf_counter() - self.t0:.0f}s",
+            f"wall {self.wall_before + time.perf_counter() - self.t0:.0f}s",
             flush=True,
         )
+        # checkpoint after the epoch's end, so a resume starts the next epoch with the trend,
+        # the learner's history and its learning-rate epoch counter consistent
+        self._position = (learner.epoch, 0)
+        self.outcome.epochs_done = learner.epoch
+        self.outcome.wall_s = time.perf_counter() - self.t0 + self.wall_before
+        self._checkpoint()
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
@@ -90,9 +126,31 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     device = resolve_device(exp.device)
     learner = build_learner(METHOD, params, exp, data, device)
     assert isinstance(learner, SpikingExactLearner)
-    settings = LoopSettings(epochs=params.epochs, batch_size=params.batch_size, seed=exp.seed)
+    settings = LoopSettings(
+        epochs=params.epochs,
+        batch_size=params.batch_size,
+        seed=exp.seed,
+        # checkpoints are written by the driver after each epoch's statistics, not mid-epoch
+        checkpoint_every=params.epochs * data.train.x.shape[0] + 1,
+    )
     out = Path(args.out)
-    trainer = _EpochTrend(learner, settings, trend_path=out, data=data)
+    signature = hashlib.sha256(
+        json.dumps(
+            {"params": params.model_dump(mode="json"), "seed": exp.seed, "quick": exp.quick},
+            sort_keys=True,
+        ).encode()
+    ).hexdigest()[:16]
+    ckpt = checkpoint_dir() / f"spiking-reproduce-seed{exp.seed}-{signature}.pt"
+    trainer = _EpochTrend(
+        learner,
+        settings,
+        trend_path=out,
+        data=data,
+        checkpoint_path=ckpt if args.resume else None,
+        signature=signature,
+    )
+    if args.resume and trainer.resume():
+        print(f"resumed from {ckpt} after epoch {trainer.trend[-1]['epoch'] if trainer.trend else 0}")
     original = learner.on_epoch_end
 
     def on_epoch_end(epoch: int) -> None:
@@ -124,6 +182,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--device", default="auto")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--quick", action="store_true")
+    parser.add_argument(
+        "--resume",
+        action="store_true",
+        help="checkpoint every epoch and continue from this configuration's checkpoint",
+    )
     parser.add_argument("--out", default="results/spiking/mnist-seed0.json")
     payload = run(parser.parse_args(argv))
     rec = payload["record"]
