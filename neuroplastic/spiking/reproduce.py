@@ -150,7 +150,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         signature=signature,
     )
     if args.resume and trainer.resume():
-        print(f"resumed from {ckpt} after epoch {trainer.trend[-1]['epoch'] if trainer.trend else 0}")
+        done = trainer.trend[-1]["epoch"] if trainer.trend else 0
+        print(f"resumed from {ckpt} after epoch {done}")
     original = learner.on_epoch_end
 
     def on_epoch_end(epoch: int) -> None:
