@@ -14,11 +14,22 @@ Storage is dense + mask: ``w`` is zero wherever ``mask`` is False, at all times.
 ``sign`` (Dale's law) holds +1 (excitatory: w >= 0), −1 (inhibitory: w <= 0) or 0 (free)
 per synapse. Weights are dimensionless (the unit of the model's input scale).
 
-Restriction and caching (:mod:`neuroplastic.restrict`): an optional ``restriction`` filter is
-consulted by :meth:`apply` before the write (``dw <- restriction.dense(self, dw)``), and an
-optional ``cache`` (synaptic caching, ``w = s + l``) is told what was written after it; with a
-cache the write is counted as transient and only consolidations are persistent writes. Both
-default to None, so rules compose with every policy without change.
+Policies return, the door writes. Restriction and caching (:mod:`neuroplastic.restrict`) are
+policies that only *compute*; this class does every write and every count:
+
+- an optional ``restriction`` (:class:`RestrictionPolicy`) is consulted by :meth:`apply` before
+  the write and returns the update to write (``dw <- restriction.dense(self, dw)``);
+- an optional ``cache`` (:class:`CachePolicy`, synaptic caching ``w = s + l``) makes the
+  transient weights ``s`` (the buffer ``cache_s``, declared here and None without a cache) a
+  part of the group. After each write the door adds the change to ``s``, asks the policy which
+  entries consolidate (:meth:`consolidate` moves them from s into l, a persistent write),
+  charges the maintenance energy the policy computes from Σ|s| and applies the decay factor
+  the policy returns (:meth:`decay_transient`; forgetting, not a write). With a cache the write
+  itself is counted as transient; :meth:`end_of_training` consolidates what is left in s.
+
+Both default to None, so rules compose with every policy without change. Everything that
+counts (this class, the bit-packed memory's door) satisfies :class:`CountedWriter`, which the
+no-bypass check of :mod:`neuroplastic.testing` uses to compare the ledger with the state.
 :meth:`apply_outer` is the batch-1 fast path for rank-1 updates ``a bᵀ``: it never forms the
 matrix when the restriction allows, and counts the proposed update from its factors.
 
@@ -31,7 +42,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 import torch
 from torch import Tensor, nn
@@ -50,6 +61,87 @@ class UpdateStats:
     m0: float
     m1: float
     m2: float
+
+
+OuterPlan = tuple[Any, ...]
+"""A restriction's plan for a rank-1 update: ('rank1', a, b), ('sparse', rows, cols), ('skip',)
+or ('dense',) (form the matrix and filter it with :meth:`RestrictionPolicy.dense`)."""
+
+
+class RestrictionPolicy(Protocol):
+    """Which entries of a proposed update are written (returns; never writes)."""
+
+    def dense(self, syn: Synapses, dw: Tensor) -> Tensor:
+        """The update to write: ``dw`` with the entries that are not written set to 0."""
+        ...
+
+    def outer(self, syn: Synapses, a: Tensor, b: Tensor) -> OuterPlan:
+        """The plan for the rank-1 update ``a bᵀ`` (see :data:`OuterPlan`)."""
+        ...
+
+
+class CachePolicy(Protocol):
+    """Synaptic caching as a policy: what consolidates, what s costs, how s decays.
+
+    It computes only; :class:`Synapses` moves s into l, charges the energy and decays s.
+    """
+
+    @property
+    def sparse_ok(self) -> bool:
+        """Whether a sparse write can be cached by index (selection depends on single entries)."""
+        ...
+
+    def selection(self, s: Tensor) -> Tensor:
+        """Boolean mask (like ``s``) of the transient entries that consolidate now."""
+        ...
+
+    def maintenance(self, abs_sum: float) -> float | None:
+        """Energy of keeping transient weights with Σ|s| = ``abs_sum`` for one applied update
+        (None: this cache has no maintenance cost, nothing is recorded)."""
+        ...
+
+    def decay_factor(self) -> float | None:
+        """Factor s is multiplied by after each applied update (None: no decay)."""
+        ...
+
+
+@dataclass(frozen=True)
+class AuditChange:
+    """What changed in a counted writer's state between two :meth:`CountedWriter.audit_state`.
+
+    ``m0``/``m1``: non-zero entries and Σ|Δ| of the persistent weights (l; w without a cache);
+    ``transient_m0``/``transient_m1`` the same for the transient weights s (0 without a cache).
+    """
+
+    m0: float
+    m1: float
+    transient_m0: float = 0.0
+    transient_m1: float = 0.0
+
+
+@runtime_checkable
+class CountedWriter(Protocol):
+    """A door: the one writer of some synaptic state, which reports every write to its ledger.
+
+    :class:`Synapses` and the bit-packed memory's door satisfy it. The no-bypass check
+    (:func:`neuroplastic.testing.check_no_bypass`) takes :meth:`audit_state` before a step and
+    compares :meth:`audit_change` after it with what the ledger recorded under :attr:`name`.
+    """
+
+    name: str
+    ledger: Ledger | None
+
+    def audit_state(self) -> Any:
+        """A copy of the counted state (cheap enough for tests, not for the hot path)."""
+        ...
+
+    def audit_change(self, before: Any) -> AuditChange:
+        """What changed since ``before`` (an :meth:`audit_state`)."""
+        ...
+
+    def audit_decays(self) -> bool:
+        """Whether the state also changes without a write (decay of transient weights)."""
+        ...
 
 
 def _as_sign_tensor(sign: Tensor | int, like: Tensor) -> Tensor:
@@ -89,9 +181,9 @@ class Synapses(nn.Module):
 
     mask: Tensor
     sign: Tensor | None
-    restriction: Any
-    cache: Any
-    cache_s: Tensor  # registered as a buffer by neuroplastic.restrict.attach_cache
+    restriction: RestrictionPolicy | None
+    cache: CachePolicy | None
+    cache_s: Tensor | None  # transient weights s (w = s + l); None without a cache
 
     def __init__(
         self,
@@ -128,11 +220,14 @@ class Synapses(nn.Module):
         self.w = nn.Parameter(w, requires_grad=requires_grad)
         self.register_buffer("mask", mask)
         self.register_buffer("sign", sign_t)
+        self.register_buffer("cache_s", None)
         self.ledger = ledger
-        self.restriction = None  # neuroplastic.restrict.GroupFilter, consulted by apply
-        self.cache = None  # neuroplastic.restrict.SynapticCache (w = s + l)
+        self.restriction = None  # e.g. neuroplastic.restrict.GroupFilter, consulted by apply
+        self.cache = None  # e.g. neuroplastic.restrict.SynapticCache (w = s + l)
         self._scratch: dict[str, Tensor] = {}
         self._derived: dict[str, Any] = {}
+        self._s_abs_sum: float | None = None  # running Σ|s| (float64), None = recompute
+        self._sparse_steps = 0  # sparse cached writes since Σ|s| was last recomputed
         self.register_load_state_dict_post_hook(lambda module, _keys: module._invalidate())
         if ledger is not None:
             ledger.register(self)
@@ -140,8 +235,7 @@ class Synapses(nn.Module):
     # --------------------------------------------------------------- helpers
     def _invalidate(self) -> None:
         self._derived.clear()
-        if getattr(self, "cache", None) is not None:
-            self.cache.invalidate()
+        self._s_abs_sum = None
 
     def _buffer(self, key: str) -> Tensor:
         buf = self._scratch.get(key)
@@ -231,7 +325,7 @@ class Synapses(nn.Module):
             else:
                 self.ledger.record_transient(self.name, stats.m0, stats.m1, stats.m2)
         if self.cache is not None:
-            self.cache.after_write(self, delta)
+            self._cache_after_write(delta)
         return stats
 
     @torch.no_grad()
@@ -244,8 +338,8 @@ class Synapses(nn.Module):
         the factors: ``M0 = nnz(a)·nnz(b)``, ``M1 = |alpha|·Σ|a|·Σ|b|``,
         ``M2 = alpha²·Σa²·Σb²`` (the proposed change; it differs from ``w_new − w_old`` only
         where float rounding swallows a change below half an ulp of w). With a synaptic cache
-        in ``synapse`` mode a sparse (top-k) plan is written the same way and handed to the
-        cache as indices (:meth:`SynapticCache.after_sparse_write`). Otherwise it forms
+        in ``synapse`` mode a sparse (top-k) plan is written the same way and cached by index
+        (:meth:`_cache_after_sparse_write`). Otherwise it forms
         ``outer(a, b)`` and goes through :meth:`apply`.
         """
         w = self.w.detach()
@@ -256,7 +350,9 @@ class Synapses(nn.Module):
             )
         if not self._dense() or self.sign is not None:
             return self._apply_update(torch.outer(a, b), alpha)
-        plan = ("rank1", a, b) if self.restriction is None else self.restriction.outer(self, a, b)
+        plan: OuterPlan = (
+            ("rank1", a, b) if self.restriction is None else self.restriction.outer(self, a, b)
+        )
         if plan[0] == "dense" or (
             self.cache is not None and (plan[0] != "sparse" or not self.cache.sparse_ok)
         ):  # a cache needs every write (also an empty one: maintenance, decay); by index if sparse
@@ -300,7 +396,7 @@ class Synapses(nn.Module):
             if self.cache is not None:  # sparse write into s (synapse mode): transient
                 if self.ledger is not None:
                     self.ledger.record_transient(self.name, stats.m0, stats.m1, stats.m2)
-                self.cache.after_sparse_write(self, flat, values)
+                self._cache_after_sparse_write(flat, values)
                 return stats
         if self.ledger is not None:
             extra: dict[str, float] = {}
@@ -317,6 +413,150 @@ class Synapses(nn.Module):
                     )
             self.ledger.record_update(self.name, stats.m0, stats.m1, stats.m2, extra)
         return stats
+
+    # ------------------------------------------------ transient weights (caching)
+    def set_cache(self, policy: CachePolicy | None) -> None:
+        """Give the group transient weights ``s`` managed by ``policy`` (None removes them).
+
+        s starts at 0 (an existing s is kept when a policy replaces another). Removing the
+        cache needs s = 0 (call :meth:`end_of_training` first), so no weight is left uncounted.
+        """
+        if policy is None:
+            if self.cache_s is not None and bool((self.cache_s != 0).any()):
+                raise ParameterError(
+                    f"{self.name}: the transient weights are not empty; consolidate them "
+                    "(end_of_training) before removing the cache"
+                )
+            self.cache, self.cache_s = None, None
+            return
+        self.cache = policy
+        if self.cache_s is None:
+            self.cache_s = torch.zeros_like(self.w.detach())
+        self._s_abs_sum = None
+        self._sparse_steps = 0
+
+    @torch.no_grad()
+    def consolidate(self, which: Tensor | None = None) -> None:
+        """Move the transient entries ``which`` (bool like w; None = all) from s into l.
+
+        ``w`` is unchanged; the moved values are a persistent write (M0/M1/M2 and
+        ``consolidation_m0``/``consolidation_m1``).
+        """
+        s = self.cache_s
+        if s is None:
+            return
+        moved = s.clone() if which is None else s * which
+        s.sub_(moved)
+        self._count_consolidation(moved)
+        self._s_abs_sum = 0.0 if which is None else None
+
+    @torch.no_grad()
+    def decay_transient(self, keep: float) -> None:
+        """Forget part of the transient weights: ``s <- keep·s`` and ``w <- w − (1 − keep)·s``."""
+        s = self.cache_s
+        if s is None:
+            return
+        self.w.data.sub_(s, alpha=1.0 - keep)
+        s.mul_(keep)
+        if self._s_abs_sum is not None:
+            self._s_abs_sum *= keep
+
+    def end_of_training(self) -> None:
+        """Lifecycle call at the end of training: consolidate all of s (the write is paid)."""
+        if self.cache is None or self.cache_s is None:
+            return
+        if bool((self.cache_s != 0).any()):
+            self.consolidate()
+        self._s_abs_sum = 0.0
+
+    def _count_consolidation(self, moved: Tensor) -> None:
+        if self.ledger is not None:
+            m0 = float(torch.count_nonzero(moved))
+            m1 = float(moved.abs().sum(dtype=torch.float64))
+            m2 = float(moved.double().pow(2).sum())
+            self.ledger.record_consolidation(self.name, m0, m1, m2)
+
+    def _cache_after_write(self, delta: Tensor) -> None:
+        """Caching after the write ``delta`` into w: s += Δ, consolidate, maintain, decay."""
+        s, cache = self.cache_s, self.cache
+        assert s is not None and cache is not None
+        s.add_(delta)
+        sel = cache.selection(s)
+        if bool(sel.any()):
+            moved = s * sel
+            s.sub_(moved)
+            self._count_consolidation(moved)
+        self._s_abs_sum = float(s.abs().sum(dtype=torch.float64))
+        self._maintain_and_decay()
+
+    def _cache_after_sparse_write(self, flat: Tensor, values: Tensor) -> None:
+        """As :meth:`_cache_after_write` for a write at the distinct flat indices ``flat``.
+
+        Same result as the dense path (tested), at the cost of the touched entries: only they
+        can consolidate (per-synapse selection; decay only shrinks |s|), and Σ|s| is kept as a
+        running float64 total, recomputed exactly every 1,000 sparse writes.
+        """
+        cache = self.cache
+        assert self.cache_s is not None and cache is not None
+        if not cache.sparse_ok:
+            raise ParameterError(f"{self.name}: this cache cannot take a sparse write")
+        s = self.cache_s.view(-1)
+        if self._s_abs_sum is None or self._sparse_steps >= 1000:
+            self._s_abs_sum = float(s.abs().sum(dtype=torch.float64))
+            self._sparse_steps = 0
+        self._sparse_steps += 1
+        before = float(s[flat].abs().sum(dtype=torch.float64))
+        s.index_add_(0, flat, values)
+        touched = s[flat]
+        hit = cache.selection(touched)
+        if bool(hit.any()):
+            s[flat[hit]] = 0.0
+            self._count_consolidation(touched[hit])
+        after = float(s[flat].abs().sum(dtype=torch.float64))
+        self._s_abs_sum += after - before
+        self._maintain_and_decay()
+
+    def _maintain_and_decay(self) -> None:
+        cache = self.cache
+        assert cache is not None and self._s_abs_sum is not None
+        if self.ledger is not None:
+            energy = cache.maintenance(self._s_abs_sum)
+            if energy is not None:
+                self.ledger.record_maintenance(self.name, energy)
+        keep = cache.decay_factor()
+        if keep is not None:
+            self.decay_transient(keep)
+
+    # -------------------------------------------------------------- audit
+    def audit_state(self) -> tuple[Tensor, Tensor | None]:
+        """Copies of ``w`` and ``s`` (for the no-bypass check)."""
+        s = None if self.cache_s is None else self.cache_s.detach().clone()
+        return self.w.detach().clone(), s
+
+    def audit_change(self, before: tuple[Tensor, Tensor | None]) -> AuditChange:
+        """Entries and Σ|Δ| changed since ``before``: of l = w − s and of s (w without cache)."""
+        w0, s0 = before
+        w1, s1 = self.audit_state()
+        if s0 is None and s1 is None:
+            d = w1 - w0
+            return AuditChange(
+                float(torch.count_nonzero(d)), float(d.abs().sum(dtype=torch.float64))
+            )
+        z = torch.zeros_like(w1)
+        s0 = z if s0 is None else s0
+        s1 = z if s1 is None else s1
+        dl = (w1.double() - s1.double()) - (w0.double() - s0.double())
+        ds = s1 - s0
+        return AuditChange(
+            float(torch.count_nonzero(dl.abs() > 1e-12 * (1.0 + w1.double().abs()))),
+            float(dl.abs().sum()),
+            float(torch.count_nonzero(ds)),
+            float(ds.abs().sum(dtype=torch.float64)),
+        )
+
+    def audit_decays(self) -> bool:
+        """Whether s decays (w changes without a write)."""
+        return self.cache is not None and self.cache.decay_factor() is not None
 
     def _check_finite_stats(self, stats: UpdateStats) -> None:
         if not (math.isfinite(stats.m1) and math.isfinite(stats.m2)):
@@ -354,7 +594,7 @@ class Synapses(nn.Module):
         removed_abs = float(self.w.detach()[removed].abs().sum(dtype=torch.float64))
         self.w.data[removed] = 0.0
         self.mask[removed] = False
-        if self.cache is not None:
+        if self.cache_s is not None:
             self.cache_s[removed] = 0.0
         self._invalidate()
         if self.ledger is not None:

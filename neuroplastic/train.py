@@ -22,7 +22,6 @@ from torch import Tensor
 from neuroplastic.checkpoint import load_checkpoint, save_checkpoint
 from neuroplastic.errors import ParameterError
 from neuroplastic.methods.base import Learner
-from neuroplastic.restrict.caching import flush_caches
 
 
 class LoopSettings(BaseModel):
@@ -169,7 +168,7 @@ class Trainer:
             and point.val_accuracy >= target
         ):
             self.outcome.samples_to_target = point.samples_seen
-            flush_caches(self.learner.synapses())  # training stops: transient weights are paid
+            self.learner.end_of_training()  # training stops: e.g. transient weights are paid
             self.outcome.ledger_at_target = self.learner.ledger.summary()
             self._stopped = True
         if self.on_eval is not None:
@@ -221,7 +220,7 @@ class Trainer:
                 or self.outcome.curve[-1].samples_seen != self.outcome.samples_seen
             ):
                 self._evaluate(x_val, y_val, time.perf_counter() - start_wall)
-        flush_caches(self.learner.synapses())  # synaptic caching: the final flush is paid for
+        self.learner.end_of_training()  # e.g. synaptic caching: the final flush is paid for
         self.outcome.wall_s = time.perf_counter() - start_wall
         self._checkpoint()
         return self.outcome

@@ -51,7 +51,6 @@ from neuroplastic.restrict import (
     attach_cache,
     attach_restriction,
     describe,
-    flush_caches,
 )
 from neuroplastic.restrict.caching import CacheMode
 from neuroplastic.restrict.policies import Policy
@@ -282,7 +281,8 @@ def run_protocol(
             if acc >= p.target:
                 reached = done
                 break
-        flush_caches(net.groups)
+        for group in net.groups:  # end of training: transient weights are consolidated
+            group.end_of_training()
         wall = time.perf_counter() - start
     finally:
         if p.threads:

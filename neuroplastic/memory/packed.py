@@ -14,11 +14,15 @@ The memory cannot forget (Willshaw weights are an OR over patterns), so capacity
 the load down with :meth:`PackedWillshaw.snapshot` / :meth:`PackedWillshaw.restore` or
 :meth:`PackedWillshaw.clear` (see :mod:`~neuroplastic.memory.capacity_run`).
 
-Ledger: the weights are not a ``Synapses`` tensor here (no dense float matrix exists), so each
-counted store records ``Ledger.record_update(name, m0, m1, m2)`` with ``m0 = m1 = m2`` = the
-number of synapses switched 0 → 1 by this store (binary weights: each write has |Δw| = 1). This
-counts the same thing as the dense path
-(:class:`~neuroplastic.memory.synaptic.AssociativeMemory` with the Willshaw rule).
+Ledger: the weights are not a ``Synapses`` tensor here (no dense float matrix exists), so the
+memory is a door of its own: :meth:`PackedWillshaw.store_indices` is its only counted writer and
+records ``m0 = m1 = m2`` = the number of synapses switched 0 → 1 by the store (binary weights:
+each write has |Δw| = 1), the same thing the dense path counts
+(:class:`~neuroplastic.memory.synaptic.AssociativeMemory` with the Willshaw rule). It satisfies
+:class:`~neuroplastic.synapses.CountedWriter` like ``Synapses``, so the no-bypass check
+(:func:`neuroplastic.testing.check_no_bypass`) compares its ledger counts with the bits that
+changed. :meth:`~PackedWillshaw.clear` and :meth:`~PackedWillshaw.restore` rewind an
+experiment (capacity searches), they are not learning and are not counted.
 
 :func:`retrieve_packed` is the Willshaw part of :func:`~neuroplastic.memory.retrieval.retrieve`
 on this store: one-step or iterative, threshold or k-WTA, with/without self-connections,
@@ -43,6 +47,7 @@ from neuroplastic.memory.retrieval import (
     feedback_loop,
     threshold_for,
 )
+from neuroplastic.synapses import AuditChange
 
 __all__ = ["PackedWillshaw", "retrieve_packed"]
 
@@ -178,9 +183,27 @@ class PackedWillshaw:
             self._potentiated = None
         elif self._potentiated is not None:
             self._potentiated += new
+        self._count_store(new)
+        return new
+
+    def _count_store(self, new: int) -> None:
+        """Report a store that switched ``new`` synapses 0 → 1 (|Δw| = 1 each)."""
         if self.ledger is not None:
             self.ledger.record_update(self.name, float(new), float(new), float(new))
-        return new
+
+    # -------------------------------------------------------------- audit (CountedWriter)
+    def audit_state(self) -> Tensor:
+        """A copy of the packed bits (for the no-bypass check)."""
+        return self.bits.clone()
+
+    def audit_change(self, before: Tensor) -> AuditChange:
+        """Synapses whose bit changed since ``before`` (|Δw| = 1 each, so M0 = M1)."""
+        flipped = float(_popcount_u8(self.bits ^ before))
+        return AuditChange(flipped, flipped)
+
+    def audit_decays(self) -> bool:
+        """Binary Willshaw weights never decay."""
+        return False
 
     def _store_torch(self, iu: Tensor, iv: Tensor, count: bool) -> int:
         flat = self.bits.view(-1)

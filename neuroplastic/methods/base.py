@@ -78,6 +78,15 @@ class Learner(nn.Module, ABC):
         Default: nothing.
         """
 
+    def end_of_training(self) -> None:
+        """Called by the training loop when training stops (target reached, or after the last
+        epoch); may be called more than once. Every synapse group settles its state through its
+        own door (``Synapses.end_of_training``: a synaptic cache consolidates s, paid for).
+        Learners that override it call ``super().end_of_training()``.
+        """
+        for syn in self.synapses():
+            syn.end_of_training()
+
     def hidden_code(self, x: Tensor) -> Tensor | None:
         """The hidden representation Z (B, n_hidden) that information metrics use.
 

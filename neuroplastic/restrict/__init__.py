@@ -8,7 +8,7 @@
   consolidation energy (Li & van Rossum 2020).
 """
 
-from neuroplastic.restrict.caching import CacheParams, SynapticCache, attach_cache, flush_caches
+from neuroplastic.restrict.caching import CacheParams, SynapticCache, attach_cache
 from neuroplastic.restrict.policies import (
     POLICIES,
     GroupFilter,
@@ -32,7 +32,6 @@ __all__ = [
     "count_k",
     "dense_topk_mask",
     "describe",
-    "flush_caches",
     "layer_roles",
     "outer_topk",
 ]

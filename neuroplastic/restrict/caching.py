@@ -16,7 +16,8 @@ samples):
 3. maintenance: ``E_maint += c · Σ|s| · B`` (cost per unit |s| per sample, weight units);
 4. decay: ``s <- s · exp(−B / tau)`` (also changes w; a decay is forgetting, not a write).
 
-At the end of training :func:`flush_caches` consolidates all of s, and that write is paid for.
+At the end of training ``Synapses.end_of_training`` (called by the training loop through
+``Learner.end_of_training``) consolidates all of s, and that write is paid for.
 Total learning energy with caching = persistent M1 (consolidation) + maintenance; both are in
 the ledger's summary (``m1``, ``maintenance``, ``energy_total``).
 
@@ -58,21 +59,21 @@ class CacheParams(BaseModel):
 
 
 class SynapticCache:
-    """The caching state machine of one synapse group (s lives in ``syn.cache_s``)."""
+    """The caching policy of one synapse group: it computes, :class:`Synapses` writes.
+
+    Satisfies :class:`~neuroplastic.synapses.CachePolicy`: which entries of s consolidate
+    (:meth:`selection`), the maintenance energy of Σ|s| (:meth:`maintenance`) and the decay
+    factor (:meth:`decay_factor`). The transient weights themselves live in the group
+    (``Synapses.cache_s``), which applies steps 1–4 above through its own methods.
+    """
 
     def __init__(self, params: CacheParams) -> None:
         self.params = params
-        self._abs_sum: float | None = None  # running Σ|s| (float64), None = recompute
-        self._sparse_steps = 0
 
     @property
     def sparse_ok(self) -> bool:
         """Whether a sparse write can be cached without touching all of s (synapse mode)."""
         return self.params.mode == "synapse"
-
-    def invalidate(self) -> None:
-        """Forget the running Σ|s| (someone changed s outside this class)."""
-        self._abs_sum = None
 
     def _rows(self, a: Tensor) -> Tensor:
         return a.reshape(a.shape[0], -1) if a.dim() > 1 else a.reshape(-1, 1)
@@ -89,89 +90,18 @@ class SynapticCache:
         hit = (rows > theta).any(1) if any_mode else rows.sum(1) > theta
         return hit.view(-1, *([1] * (s.dim() - 1))).expand_as(s)
 
-    @torch.no_grad()
-    def after_write(self, syn: Synapses, delta: Tensor) -> None:
-        """Steps 1–4 above for the change ``delta`` just written into ``syn.w``."""
-        s: Tensor = syn.cache_s
-        s.add_(delta)
-        sel = self.selection(s)
-        if bool(sel.any()):
-            moved = s * sel
-            s.sub_(moved)
-            self._record_consolidation(syn, moved)
-        self._abs_sum = float(s.abs().sum(dtype=torch.float64))
-        self._maintain_and_decay(syn)
-
-    @torch.no_grad()
-    def after_sparse_write(self, syn: Synapses, flat: Tensor, values: Tensor) -> None:
-        """Steps 1–4 for a change written at the distinct flat indices ``flat`` (synapse mode).
-
-        Same result as :meth:`after_write` with the dense ``delta`` (tested), at the cost of the
-        touched entries: only they can cross theta (decay only shrinks |s|), and Σ|s| is kept
-        as a running float64 total, recomputed exactly every 1,000 sparse writes.
-        """
-        if not self.sparse_ok:
-            raise ValueError("after_sparse_write needs mode='synapse'")
-        s = syn.cache_s.view(-1)
-        if self._abs_sum is None or self._sparse_steps >= 1000:
-            self._abs_sum = float(s.abs().sum(dtype=torch.float64))
-            self._sparse_steps = 0
-        self._sparse_steps += 1
-        before = float(s[flat].abs().sum(dtype=torch.float64))
-        s.index_add_(0, flat, values)
-        touched = s[flat]
-        hit = touched.abs() > self.params.theta
-        if bool(hit.any()):
-            s[flat[hit]] = 0.0
-            self._record_consolidation(syn, touched[hit])
-        after = float(s[flat].abs().sum(dtype=torch.float64))
-        self._abs_sum += after - before
-        self._maintain_and_decay(syn)
-
-    def _maintain_and_decay(self, syn: Synapses) -> None:
-        """Steps 3 (maintenance c·Σ|s|·B, from the running Σ|s|) and 4 (decay)."""
+    def maintenance(self, abs_sum: float) -> float | None:
+        """Step 3: ``c · Σ|s| · B`` for one applied update (None when c = 0)."""
         p = self.params
-        s: Tensor = syn.cache_s
-        assert self._abs_sum is not None  # set by both callers
-        if syn.ledger is not None and p.c > 0:
-            syn.ledger.record_maintenance(syn.name, p.c * p.samples_per_apply * self._abs_sum)
-        if p.tau is not None:
-            keep = math.exp(-p.samples_per_apply / p.tau)
-            syn.w.data.sub_(s, alpha=1.0 - keep)
-            s.mul_(keep)
-            self._abs_sum *= keep
+        return p.c * p.samples_per_apply * abs_sum if p.c > 0 else None
 
-    def _record_consolidation(self, syn: Synapses, moved: Tensor) -> None:
-        """Count the values just moved from s into l (w unchanged) as a persistent write."""
-        if syn.ledger is not None:
-            m0 = float(torch.count_nonzero(moved))
-            m1 = float(moved.abs().sum(dtype=torch.float64))
-            m2 = float(moved.double().pow(2).sum())
-            syn.ledger.record_consolidation(syn.name, m0, m1, m2)
-
-    @torch.no_grad()
-    def flush(self, syn: Synapses) -> None:
-        """Consolidate all of s (end of training); the write is counted."""
-        s: Tensor = syn.cache_s
-        if bool((s != 0).any()):
-            self._record_consolidation(syn, s.clone())
-            s.zero_()
-        self._abs_sum = 0.0
+    def decay_factor(self) -> float | None:
+        """Step 4: ``exp(−B / tau)`` (None without decay)."""
+        p = self.params
+        return None if p.tau is None else math.exp(-p.samples_per_apply / p.tau)
 
 
 def attach_cache(groups: Sequence[Synapses], params: CacheParams | None) -> None:
     """Give every group a synaptic cache (or remove it with None); s starts at 0."""
     for g in groups:
-        if params is None:
-            g.cache = None
-            continue
-        g.cache = SynapticCache(params)
-        if "cache_s" not in g._buffers:
-            g.register_buffer("cache_s", torch.zeros_like(g.w.detach()))
-
-
-def flush_caches(groups: Sequence[Synapses]) -> None:
-    """Consolidate every cached group's transient weights (paid for in the ledger)."""
-    for g in groups:
-        if g.cache is not None:
-            g.cache.flush(g)
+        g.set_cache(None if params is None else SynapticCache(params))

@@ -7,7 +7,7 @@ import torch
 
 from neuroplastic import Ledger, Synapses
 from neuroplastic.energy.ledger import Counts
-from neuroplastic.restrict import CacheParams, attach_cache, flush_caches
+from neuroplastic.restrict import CacheParams, attach_cache
 
 
 def cached(w, **kw):
@@ -28,7 +28,7 @@ def test_per_synapse_step_by_hand():
     assert (c.m0, c.m1) == (1, pytest.approx(0.3))
     assert (c.consolidation_m0, c.consolidation_m1) == (1, pytest.approx(0.3))
     assert c.maintenance == pytest.approx(0.5 * 0.2)
-    flush_caches([syn])
+    syn.end_of_training()
     c = ledger.counts()
     assert (c.m0, c.m1) == (2, pytest.approx(0.5))
     assert syn.cache_s.abs().sum() == 0
@@ -117,13 +117,13 @@ def test_sparse_topk_write_equals_dense_path(tau):
             a = torch.randn(300, generator=g, dtype=torch.float64) * 0.05
             b = torch.randn(400, generator=g, dtype=torch.float64) * 0.05
             if step == 20:  # s changed outside the cache; later writes take the masked path
-                assert syn.cache._sparse_steps == (20 if sparse else 0)
+                assert syn._sparse_steps == (20 if sparse else 0)
                 syn.prune(torch.rand(300, 400, generator=g) < 0.01)
             if sparse:
                 syn.apply_outer(a, b, alpha=-0.5)
             else:
                 syn.apply(torch.outer(a, b), alpha=-0.5)
-        flush_caches([syn])
+        syn.end_of_training()
         runs.append((syn.w.detach().clone(), ledger.counts()))
     (w_s, c_s), (w_d, c_d) = runs
     assert torch.allclose(w_s, w_d, atol=1e-12)

@@ -18,7 +18,7 @@ import pytest
 import torch
 
 from neuroplastic import Ledger, Synapses
-from neuroplastic.restrict import CacheParams, attach_cache, flush_caches
+from neuroplastic.restrict import CacheParams, attach_cache
 
 
 def perceptron_inefficiency(n: int, p: int, seed: int) -> float:
@@ -56,7 +56,7 @@ def caching_energy(theta: float, eta: float, k: int, c: float, n_syn: int = 500)
     steps = (torch.randint(0, 2, (k, n_syn), generator=g) * 2 - 1).to(torch.float64) * eta
     for t in range(k):
         syn.apply(steps[t])
-    flush_caches([syn])
+    syn.end_of_training()
     return float(ledger.summary()["energy_total"]) / n_syn
 
 
