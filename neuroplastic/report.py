@@ -9,17 +9,17 @@ from rich.table import Table
 
 from neuroplastic.results import ResultRecord
 
-COLUMNS: list[tuple[str, str]] = [
+COLUMNS: list[tuple[str, str]] = [  # (attribute path in the record, header)
     ("method", "method"),
     ("architecture", "arch"),
     ("test_accuracy", "test acc"),
     ("synapses_total", "synapses"),
     ("synapses_nonsilent", "non-silent"),
-    ("m0", "M0 writes"),
-    ("m1", "M1 Σ|Δw|"),
-    ("m1_min", "M1 min"),
-    ("created", "created"),
-    ("pruned", "pruned"),
+    ("ledger.m0", "M0 writes"),
+    ("ledger.m1", "M1 Σ|Δw|"),
+    ("ledger.m1_min", "M1 min"),
+    ("ledger.created", "created"),
+    ("ledger.pruned", "pruned"),
     ("synops_per_sample", "SynOps/sample"),
     ("samples_seen", "samples"),
     ("samples_to_target", "to target"),
@@ -42,6 +42,14 @@ def _fmt(value: object) -> str:
     return str(value)
 
 
+def _field(record: ResultRecord, path: str) -> object:
+    """The value at a dotted attribute path, e.g. ``'ledger.m1'``."""
+    value: object = record
+    for part in path.split("."):
+        value = getattr(value, part)
+    return value
+
+
 def results_table(records: Sequence[ResultRecord], title: str | None = None) -> Table:
     """One row per record with the comparison columns."""
     if title is None and records:
@@ -55,7 +63,7 @@ def results_table(records: Sequence[ResultRecord], title: str | None = None) -> 
     for rec in records:
         row = []
         for key, _ in COLUMNS:
-            value = getattr(rec, key)
+            value = _field(rec, key)
             if key == "method" and (rec.restriction or rec.cache):  # restricted / cached run
                 value = f"{value} ({'; '.join(t for t in (rec.restriction, rec.cache) if t)})"
             row.append(f"{value:.2%}" if key == "test_accuracy" else _fmt(value))
@@ -74,7 +82,7 @@ def plot_records(records: Sequence[ResultRecord], path: Path) -> None:
     for rec in records:
         acc = 100 * rec.test_accuracy
         ax_syn.scatter(rec.synapses_nonsilent, acc, label=rec.method, s=40)
-        ax_energy.scatter(max(rec.m1, 1e-12), acc, label=rec.method, s=40)
+        ax_energy.scatter(max(rec.ledger.m1, 1e-12), acc, label=rec.method, s=40)
     ax_syn.set_xlabel("non-silent synapses")
     ax_energy.set_xlabel("learning energy M1 = Σ|Δw|")
     for ax in (ax_syn, ax_energy):

@@ -1,17 +1,78 @@
 """The result record every method reports, the same fields for every method.
 
-Units: accuracies are fractions in [0, 1]; ``m1``/``m1_min`` in weight units (Σ|Δw|);
-``m0`` counts non-zero synaptic writes; SynOps are operations per inference sample;
-``wall_s`` is seconds of training wall time (evaluation included).
+Units: accuracies are fractions in [0, 1]; the learning cost (``record.ledger``: ``m0`` non-zero
+synaptic writes, ``m1``/``m1_min`` in weight units Σ|Δw|, see
+:class:`~neuroplastic.energy.summary.LedgerSummary`); SynOps are operations per inference
+sample; ``wall_s`` is seconds of training wall time (evaluation included).
+
+The record is typed end to end: the ledger's numbers are a nested :class:`LedgerSummary`,
+method-specific numbers a typed part in ``method_fields`` (one model per kind, told apart by
+its ``kind``). Records written before this layout (all numbers flat at the top level) are read
+by :meth:`ResultRecord._read_flat_form`. To add a field, give it a default, so older records
+stay readable.
 """
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from neuroplastic.energy.summary import CountsModel, LedgerSummary
+
+
+class SpikingFields(BaseModel):
+    """What only a spiking method measures, on the test split."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    kind: Literal["spiking"] = "spiking"
+    spikes_per_hidden_neuron: float = Field(description="spikes per hidden neuron per sample")
+    synaptic_events_per_sample: float = Field(
+        description="synaptic events (spike × fan-out) per test sample"
+    )
+    accuracy_no_pseudospikes: float = Field(
+        description="test accuracy from ordinary output spikes only"
+    )
+
+
+MethodFields = SpikingFields
+"""The typed method-specific parts. A second kind joins as
+``Annotated[SpikingFields | OtherFields, Field(discriminator="kind")]``."""
+
+_FLAT_LEDGER_KEYS = (
+    "m0",
+    "m1",
+    "m2",
+    "m0_min",
+    "m1_min",
+    "m1_inefficiency",
+    "m_alpha",
+    "created",
+    "pruned",
+    "maintenance",
+    "energy_total",
+)
+_FLAT_SPIKING_KEYS = tuple(k for k in SpikingFields.model_fields if k != "kind")
+
+
+def _ledger_from_flat(flat: dict[str, Any], split: dict[str, Any] | None) -> dict[str, Any]:
+    """The nested ledger summary of an old flat record: its top-level totals, its
+    ``ledger`` split, and the count fields it did not store summed over its phases."""
+    split = dict(split or {})
+    out: dict[str, Any] = {k: flat.pop(k) for k in _FLAT_LEDGER_KEYS if k in flat}
+    if out.get("maintenance") is None:
+        out.pop("maintenance", None)
+    phases = split.get("per_phase", {})
+    for name, info in CountsModel.model_fields.items():
+        if name not in out and name != "m_alpha" and phases:
+            total = sum(p.get(name, 0) for p in phases.values())
+            out[name] = int(total) if info.annotation is int else total
+    if out.get("energy_total") is None:
+        out["energy_total"] = out.get("m1", 0.0) + out.get("maintenance", 0.0)
+    return {**out, **split}
 
 
 class ResultRecord(BaseModel):
@@ -44,33 +105,20 @@ class ResultRecord(BaseModel):
     )
     info_estimator: dict[str, Any] | None = None
     connected_units: int | None = Field(None, description="hidden units with >= 1 synapse")
-    m0: float = Field(description="number of non-zero synaptic writes")
-    m1: float = Field(description="Σ|Δw| over all writes")
-    m2: float = 0.0
-    m0_min: int = 0
-    m1_min: float = Field(description="Σ|w(T) − w(0)|")
-    m1_inefficiency: float | None = None
-    m_alpha: dict[str, float] = Field(default_factory=dict)
-    created: int
-    pruned: int
+    ledger: LedgerSummary = Field(description="learning cost: totals, per group, per phase")
     synops_per_sample: float = Field(description="effective SynOps per inference sample")
     synops_dense_per_sample: float = 0.0
-    spikes_per_hidden_neuron: float | None = Field(
-        None, description="spiking methods: spikes per hidden neuron per test sample"
-    )
-    synaptic_events_per_sample: float | None = Field(
-        None, description="spiking methods: synaptic events (spike × fan-out) per test sample"
-    )
-    accuracy_no_pseudospikes: float | None = Field(
-        None, description="spiking methods: test accuracy from ordinary output spikes only"
+    method_fields: MethodFields | None = Field(
+        None, description="numbers only some methods measure (typed per kind)"
     )
     wall_s: float
     samples_seen: int
     epochs_done: int = 0
     target_accuracy: float | None = None
     samples_to_target: int | None = None
-    ledger_at_target: dict[str, Any] | None = None
-    ledger: dict[str, Any] = Field(default_factory=dict, description="per group and phase")
+    ledger_at_target: LedgerSummary | None = Field(
+        None, description="the ledger when the target accuracy was first reached"
+    )
     train_size: int = 0
     val_size: int = 0
     test_size: int = 0
@@ -80,8 +128,20 @@ class ResultRecord(BaseModel):
     code_version: str = ""
     restriction: str | None = Field(None, description="restriction policy (neuroplastic.restrict)")
     cache: str | None = Field(None, description="synaptic caching settings, if used")
-    maintenance: float | None = Field(None, description="cache maintenance energy Σ c·Σ|s|")
-    energy_total: float | None = Field(None, description="M1 + maintenance (with a cache)")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _read_flat_form(cls, data: Any) -> Any:
+        """Read a record of the earlier flat layout (ledger totals and spiking numbers at the
+        top level, ``ledger`` holding only ``per_group``/``per_phase``)."""
+        if not isinstance(data, dict) or "m1" not in data:
+            return data
+        flat = dict(data)
+        flat["ledger"] = _ledger_from_flat(flat, flat.get("ledger"))
+        spiking = {k: flat.pop(k, None) for k in _FLAT_SPIKING_KEYS}
+        if all(v is not None for v in spiking.values()):
+            flat["method_fields"] = {"kind": "spiking", **spiking}
+        return flat
 
 
 def write_records(path: Path, records: list[ResultRecord]) -> None:

@@ -21,6 +21,7 @@ from torch import Tensor
 
 from neuroplastic.data import DataSplits, fetch_mnist, load_splits
 from neuroplastic.energy.ledger import Ledger
+from neuroplastic.energy.summary import LedgerSummary
 from neuroplastic.energy.synops import measure_synops
 from neuroplastic.errors import ParameterError
 from neuroplastic.methods import BuildContext, Learner, TrainingParams, get_method
@@ -185,7 +186,7 @@ def make_record(
     """Evaluate on the test split and assemble the result record."""
     x_test, y_test = data.test.x.to(device), data.test.y.to(device)
     synops = measure_synops(learner.inference_model, x_test)
-    summary = learner.ledger.summary()
+    summary = LedgerSummary.from_ledger(learner.ledger)
     groups = learner.synapses()
     outcome = trainer.outcome
     n_input = learner.input_synapses().n_nonsilent(exp.nonsilent_eps)
@@ -207,15 +208,7 @@ def make_record(
         connected_units=learner.connected_units(),
         **info,
         nonsilent_eps=exp.nonsilent_eps,
-        m0=summary["m0"],
-        m1=summary["m1"],
-        m2=summary["m2"],
-        m0_min=summary["m0_min"],
-        m1_min=summary["m1_min"],
-        m1_inefficiency=summary["m1_inefficiency"],
-        m_alpha=summary["m_alpha"],
-        created=summary["created"],
-        pruned=summary["pruned"],
+        ledger=summary,
         synops_per_sample=synops.effective,
         synops_dense_per_sample=synops.dense,
         wall_s=outcome.wall_s,
@@ -224,28 +217,25 @@ def make_record(
         target_accuracy=exp.target_accuracy,
         samples_to_target=outcome.samples_to_target,
         ledger_at_target=outcome.ledger_at_target,
-        ledger={"per_group": summary["per_group"], "per_phase": summary["per_phase"]},
         train_size=data.train.n,
         val_size=data.val.n,
         test_size=data.test.n,
         quick=exp.quick,
         params=params.model_dump(),
         code_version=neuroplastic_version(),
-        **plasticity_fields(exp, summary),
-        **learner.record_fields(x_test, y_test),
+        method_fields=learner.method_fields(x_test, y_test),
+        **plasticity_fields(exp),
     )
 
 
-def plasticity_fields(exp: Experiment, summary: dict[str, Any]) -> dict[str, Any]:
-    """Record fields of the restriction and the cache (empty when neither is used)."""
+def plasticity_fields(exp: Experiment) -> dict[str, Any]:
+    """Record fields naming the restriction and the cache (empty when neither is used)."""
     out: dict[str, Any] = {}
     if exp.restrict is not None and exp.restrict.policy != "none":
         out["restriction"] = describe(exp.restrict)
     if exp.cache is not None:
         c = exp.cache
         out["cache"] = f"θ={c.theta:g} τ={c.tau} c={c.c:g} {c.mode}"
-        out["maintenance"] = summary["maintenance"]
-        out["energy_total"] = summary["energy_total"]
     return out
 
 

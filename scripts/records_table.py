@@ -6,6 +6,8 @@ import json
 import sys
 from pathlib import Path
 
+from neuroplastic.results import ResultRecord
+
 
 def _num(value: float | None, fmt: str) -> str:
     return "-" if value is None else format(value, fmt)
@@ -17,8 +19,8 @@ COLUMNS = [
     ("test acc", lambda r: f"{100 * r['test_accuracy']:.2f} %"),
     ("input syn.", lambda r: f"{r['synapses_nonsilent_input']:,}"),
     ("all syn.", lambda r: f"{r['synapses_nonsilent']:,}"),
-    ("M0", lambda r: f"{r['m0']:.3g}"),
-    ("M1", lambda r: f"{r['m1']:.3g}"),
+    ("M0", lambda r: f"{r['ledger']['m0']:.3g}"),
+    ("M1", lambda r: f"{r['ledger']['m1']:.3g}"),
     ("I(X;Z) bits", lambda r: "-" if r.get("bits_x_z") is None else f"{r['bits_x_z']:.1f}"),
     ("I(Z;Y) bits", lambda r: "-" if r.get("bits_z_y") is None else f"{r['bits_z_y']:.2f}"),
     (
@@ -30,7 +32,11 @@ COLUMNS = [
 
 
 def main(paths: list[str]) -> None:
-    rows = [(Path(p).stem, r) for p in paths for r in json.loads(Path(p).read_text())]
+    rows = [
+        (Path(p).stem, ResultRecord.model_validate(r).model_dump())  # old flat records too
+        for p in paths
+        for r in json.loads(Path(p).read_text())
+    ]
     print("| run | " + " | ".join(name for name, _ in COLUMNS) + " |")
     print("|---|" + "---|" * len(COLUMNS))
     for run, r in rows:

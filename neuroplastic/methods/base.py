@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from torch import Tensor, nn
 
 from neuroplastic.energy.ledger import Ledger
+from neuroplastic.results import MethodFields
 from neuroplastic.synapses import Synapses
 
 
@@ -110,10 +111,10 @@ class Learner(nn.Module, ABC):
     def forward(self, x: Tensor) -> Tensor:
         return self.predict(x)
 
-    def record_fields(self, x: Tensor, y: Tensor) -> dict[str, Any]:
-        """Method-specific optional fields of the result record, measured on (x, y) (the test
-        split), e.g. spikes per neuron for spiking methods. Default: none."""
-        return {}
+    def method_fields(self, x: Tensor, y: Tensor) -> MethodFields | None:
+        """The typed method-specific part of the result record, measured on (x, y) (the test
+        split), e.g. spikes per neuron for spiking methods. Default: None."""
+        return None
 
     def learner_state(self) -> dict[str, Any]:
         """State beyond weights and masks (e.g. optimizer moments) for checkpoints."""

@@ -32,6 +32,7 @@ from torch import Tensor
 
 from neuroplastic.methods.base import BuildContext, Learner, TrainingParams
 from neuroplastic.methods.registry import register_method
+from neuroplastic.results import SpikingFields
 from neuroplastic.rules.optimizers import AdaBeliefParams, AdamParams, Optimizer
 from neuroplastic.spiking.encoding import binarise, flip
 from neuroplastic.spiking.loss import earliest_spike_correct, spike_time_loss
@@ -186,15 +187,14 @@ class SpikingExactLearner(Learner):
         out["fraction_with_output_spike"] = with_output / max(run.samples, 1)
         return out
 
-    def record_fields(self, x: Tensor, y: Tensor) -> dict[str, float]:
-        """The optional spiking fields of :class:`~neuroplastic.results.ResultRecord` on (x, y)
-        (for a runner hook ``ResultRecord(..., **learner.record_fields(x_test, y_test))``)."""
+    def method_fields(self, x: Tensor, y: Tensor) -> SpikingFields:
+        """The spiking part of the result record on (x, y)."""
         d = self.spiking_details(x, y)
-        return {
-            "spikes_per_hidden_neuron": d["spikes_per_hidden_neuron"],
-            "synaptic_events_per_sample": d["synaptic_events_per_sample"],
-            "accuracy_no_pseudospikes": d["accuracy_no_pseudospikes"],
-        }
+        return SpikingFields(
+            spikes_per_hidden_neuron=d["spikes_per_hidden_neuron"],
+            synaptic_events_per_sample=d["synaptic_events_per_sample"],
+            accuracy_no_pseudospikes=d["accuracy_no_pseudospikes"],
+        )
 
     # ----------------------------------------------------------- plumbing
     def synapses(self) -> list[Synapses]:

@@ -27,11 +27,7 @@ REQUIRED_FIELDS = [
     "test_accuracy",
     "synapses_total",
     "synapses_nonsilent",
-    "m0",
-    "m1",
-    "m1_min",
-    "created",
-    "pruned",
+    "ledger",
     "synops_per_sample",
     "wall_s",
     "samples_seen",
@@ -64,12 +60,13 @@ def test_compare_quick_prints_table_and_writes_records(run_main, tmp_path):
         assert r["synapses_dense"] == 784 * 1000 + 1000 + 1000 * 10 + 10
         assert r["synapses_total"] <= r["synapses_dense"]
         assert 0.0 <= r["test_accuracy"] <= 1.0
-        assert r["m0"] >= r["m0_min"] > 0 and r["m1"] >= r["m1_min"] > 0
+        cost = r["ledger"]
+        assert cost["m0"] >= cost["m0_min"] > 0 and cost["m1"] >= cost["m1_min"] > 0
     by_method = {r["method"]: r for r in records}
     bp, rp = by_method["backprop"], by_method["random-projection"]
     assert bp["test_accuracy"] > 0.8 and rp["test_accuracy"] > 0.5  # well above chance (10 %)
     # the local baseline only trains its readout: far fewer writes than backprop
-    assert rp["m0"] < bp["m0"] / 5
+    assert rp["ledger"]["m0"] < bp["ledger"]["m0"] / 5
     assert plot.stat().st_size > 1000
     code, listing, _ = run_main("runs", "list")
     assert listing.count("finished") == len(records)
@@ -138,6 +135,6 @@ def test_kill_9_mid_run_is_marked_crashed_and_resumes_with_ledger(env, tmp_path)
     assert record["run_id"] == 1
     assert record["samples_seen"] == 15 * 2000
     assert record["epochs_done"] == 15
-    assert record["m0"] >= record["m0_min"] > 0
+    assert record["ledger"]["m0"] >= record["ledger"]["m0_min"] > 0
     show = cli(env, "runs", "show", "1")
     assert '"status": "finished"' in show.stdout

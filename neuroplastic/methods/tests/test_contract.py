@@ -2,10 +2,11 @@
 
 import pytest
 import torch
+from pydantic import TypeAdapter
 
 from neuroplastic.energy.ledger import Ledger
 from neuroplastic.methods import BuildContext, available_methods, get_method
-from neuroplastic.results import ResultRecord
+from neuroplastic.results import MethodFields
 
 
 def build(name, seed=0, hidden=(12,)):
@@ -34,12 +35,12 @@ def test_shapes_and_architecture(name):
 
 
 @pytest.mark.parametrize("name", available_methods())
-def test_record_fields_are_result_record_fields(name):
+def test_method_fields_are_a_typed_part_of_the_record(name):
     learner = build(name)
     x, y = batch()
-    fields = learner.record_fields(x, y)
-    assert set(fields) <= set(ResultRecord.model_fields)
-    assert all(isinstance(v, (int, float)) for v in fields.values())
+    fields = learner.method_fields(x, y)
+    if fields is not None:  # one of the record's typed kinds, and round-trips through JSON
+        assert TypeAdapter(MethodFields).validate_json(fields.model_dump_json()) == fields
 
 
 @pytest.mark.parametrize("name", available_methods())

@@ -107,11 +107,9 @@ def test_prediction_and_details():
     # at least the input volley is counted: active pixels × 12 first-layer neurons
     active = (x >= 128 / 255).sum(1).double().mean()
     assert d["synaptic_events_per_sample"] >= float(active) * 12 - 1e-6
-    fields = learner.record_fields(x, y)
-    assert fields["accuracy_no_pseudospikes"] == d["accuracy_no_pseudospikes"]
-    from neuroplastic.results import ResultRecord
-
-    assert set(fields) <= set(ResultRecord.model_fields)
+    fields = learner.method_fields(x, y)
+    assert fields.kind == "spiking"
+    assert fields.accuracy_no_pseudospikes == d["accuracy_no_pseudospikes"]
     learner.on_epoch_end(0)
     assert learner.history[0]["epoch"] == 1 and learner.history[0]["samples"] == 60
     assert learner.lr == pytest.approx(4e-3 * math.exp(-1 / 100))
