@@ -28,6 +28,19 @@ class NonFiniteUpdateError(NeuroplasticError, FloatingPointError):
     """A proposed weight update contains NaN or infinity; nothing was written."""
 
 
+class DivergedError(NonFiniteUpdateError):
+    """Training proposed a non-finite update (nothing was written); the run stopped there.
+
+    ``step`` is the 1-based index of the batch whose update was refused, ``samples_seen`` the
+    samples trained before it.
+    """
+
+    def __init__(self, message: str, step: int, samples_seen: int) -> None:
+        super().__init__(message)
+        self.step = step
+        self.samples_seen = samples_seen
+
+
 class StoreError(NeuroplasticError):
     """The run store cannot be opened or a run cannot be found."""
 

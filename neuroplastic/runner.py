@@ -23,7 +23,7 @@ from neuroplastic.data import DataSplits, fetch_mnist, load_splits
 from neuroplastic.energy.ledger import Ledger
 from neuroplastic.energy.summary import LedgerSummary
 from neuroplastic.energy.synops import measure_synops
-from neuroplastic.errors import ParameterError
+from neuroplastic.errors import DivergedError, ParameterError
 from neuroplastic.methods import BuildContext, Learner, TrainingParams, get_method
 from neuroplastic.metrics import VIBSettings, plugin_mutual_information, variational_information
 from neuroplastic.params import build_params
@@ -314,6 +314,9 @@ def run_method(
     except KeyboardInterrupt:
         store.fail_run(run_id, "interrupted by the user (resume with --resume)", "interrupted")
         raise
+    except DivergedError as exc:
+        store.fail_run(run_id, f"{name} {exc}", "diverged")
+        raise DivergedError(f"{name}: {exc}", exc.step, exc.samples_seen) from None
     except BaseException as exc:
         store.fail_run(run_id, f"{type(exc).__name__}: {exc}")
         raise

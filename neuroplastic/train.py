@@ -20,7 +20,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, Ti
 from torch import Tensor
 
 from neuroplastic.checkpoint import load_checkpoint, save_checkpoint
-from neuroplastic.errors import ParameterError
+from neuroplastic.errors import DivergedError, NonFiniteUpdateError, ParameterError
 from neuroplastic.methods.base import Learner
 
 
@@ -197,7 +197,16 @@ class Trainer:
                 first = batch0 if epoch == epoch0 else 0
                 for b in range(first, batches_per_epoch):
                     idx = order[b * s.batch_size : (b + 1) * s.batch_size]
-                    self.learner.train_step(x[idx], y[idx])
+                    try:
+                        self.learner.train_step(x[idx], y[idx])
+                    except NonFiniteUpdateError as exc:
+                        step = epoch * batches_per_epoch + b + 1
+                        raise DivergedError(
+                            f"diverged at step {step} (epoch {epoch + 1}, after "
+                            f"{self.outcome.samples_seen} samples): {exc}",
+                            step,
+                            self.outcome.samples_seen,
+                        ) from None
                     self.outcome.samples_seen += idx.numel()
                     self._position = (epoch, b + 1)
                     bar.advance(task)

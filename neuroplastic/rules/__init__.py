@@ -1,6 +1,10 @@
 """Learning rules: parameter models and pure functions that propose weight changes."""
 
+from neuroplastic.rules.bcm import BCMParams, bcm_delta, bcm_threshold
 from neuroplastic.rules.delta import DeltaRuleParams, delta_rule
+from neuroplastic.rules.hebb import HebbParams, hebb_delta
+from neuroplastic.rules.krotov import KrotovParams, krotov_delta
+from neuroplastic.rules.oja import OjaParams, oja_delta
 from neuroplastic.rules.optimizers import (
     AdamParams,
     Optimizer,
@@ -8,13 +12,25 @@ from neuroplastic.rules.optimizers import (
     adam_direction,
     sgd_direction,
 )
+from neuroplastic.rules.softhebb import SoftHebbParams, softhebb_delta
 
 __all__ = [
     "AdamParams",
+    "BCMParams",
     "DeltaRuleParams",
+    "HebbParams",
+    "KrotovParams",
+    "OjaParams",
     "Optimizer",
     "SGDParams",
+    "SoftHebbParams",
     "adam_direction",
+    "bcm_delta",
+    "bcm_threshold",
     "delta_rule",
+    "hebb_delta",
+    "krotov_delta",
+    "oja_delta",
     "sgd_direction",
+    "softhebb_delta",
 ]

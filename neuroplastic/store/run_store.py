@@ -51,7 +51,7 @@ __all__ = [
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 """How long an SQLite connection waits for another writer before giving up."""
 
-FAIL_STATUSES: tuple[str, ...] = ("failed", "interrupted")
+FAIL_STATUSES: tuple[str, ...] = ("failed", "interrupted", "diverged")
 """Statuses :meth:`RunStore.fail_run` accepts."""
 
 RESUMABLE_STATUSES: tuple[str, ...] = ("failed", "interrupted", "crashed")

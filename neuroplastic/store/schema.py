@@ -29,7 +29,14 @@ from sqlalchemy.types import TypeDecorator
 
 __all__ = ["RUN_STATUSES", "UTCDateTime", "metadata", "metrics", "results", "runs"]
 
-RUN_STATUSES: tuple[str, ...] = ("running", "finished", "failed", "interrupted", "crashed")
+RUN_STATUSES: tuple[str, ...] = (
+    "running",
+    "finished",
+    "failed",
+    "interrupted",
+    "crashed",
+    "diverged",
+)
 """Every value the ``runs.status`` column may hold."""
 
 

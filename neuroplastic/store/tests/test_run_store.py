@@ -81,7 +81,7 @@ def _dead_pid() -> int:
 
 
 def test_exports() -> None:
-    assert RUN_STATUSES == ("running", "finished", "failed", "interrupted", "crashed")
+    assert RUN_STATUSES == ("running", "finished", "failed", "interrupted", "crashed", "diverged")
     assert RunInfo.__dataclass_params__.frozen  # type: ignore[attr-defined]
     assert MetricRow.__dataclass_params__.frozen  # type: ignore[attr-defined]
 
