@@ -6,6 +6,7 @@ from neuroplastic.methods import (  # noqa: F401  (registration)
     pruned_backprop,
     random_projection,
     spiking_exact,
+    stdp_diehl_cook,
     structural,
 )
 from neuroplastic.methods.base import BuildContext, Learner, TrainingParams

@@ -13,6 +13,7 @@ from neuroplastic.rules.optimizers import (
     sgd_direction,
 )
 from neuroplastic.rules.softhebb import SoftHebbParams, softhebb_delta
+from neuroplastic.rules.stdp import STDPParams, stdp_delta, stdp_event_sums, stdp_trace_sums
 
 __all__ = [
     "AdamParams",
@@ -23,6 +24,7 @@ __all__ = [
     "OjaParams",
     "Optimizer",
     "SGDParams",
+    "STDPParams",
     "SoftHebbParams",
     "adam_direction",
     "bcm_delta",
@@ -33,4 +35,7 @@ __all__ = [
     "oja_delta",
     "sgd_direction",
     "softhebb_delta",
+    "stdp_delta",
+    "stdp_event_sums",
+    "stdp_trace_sums",
 ]

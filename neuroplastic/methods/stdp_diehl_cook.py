@@ -1,0 +1,219 @@
+"""Unsupervised STDP network of Diehl & Cook (2015) with label assignment by vote.
+
+Training presents each sample to the network of :mod:`neuroplastic.models.diehl_cook` and
+proposes the pair-based STDP change of :mod:`neuroplastic.rules.stdp`; the new input weights
+``normalise(clip(W + ΔW, 0, w_max))`` are written through ``Synapses.apply`` (so the ledger
+counts M0/M1) once per presentation (``mode="online"``) or once per batch (``mode="batched"``).
+No gradient is computed anywhere.
+
+**Online vs batched.** Online presents one sample at a time (as the paper), with the weights of
+the previous sample: input currents sum only the weight rows of the inputs that spiked, and the
+STDP sums are computed from the spike events (pre × post pairs), not from per-step traces.
+Batched presents B samples at once with the weights and thresholds θ at the start of the batch,
+and writes the *sum* of the B per-sample changes (then clips and normalises once); θ adds the
+sum of the B samples' increments. With B = 1 the two modes are the same computation; with B > 1
+batched learning equals a sequential presentation in which weights and θ are frozen during the
+batch and the updates accumulated (tested against such a reference). Within one presentation the
+weights are fixed and the update is written at its end (the paper changes them continuously; a
+presentation's change is O(η_post) per output spike).
+
+**Labels** (never from test data): during training each neuron's mean spike count per class is
+tracked (an exponential average over about ``assign_window`` samples of that class,
+bias-corrected); a neuron is assigned the class for which it fires most. ``predict`` presents
+the sample without learning (θ fixed) and scores each class by the mean spike count of its
+neurons. Samples evoking fewer than ``min_spikes`` spikes are presented again with the input rate
+raised by ``boost_hz`` (the paper's rule), up to ``max_boosts`` times.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+import torch
+from pydantic import Field
+from torch import Tensor
+
+from neuroplastic.errors import NonFiniteUpdateError
+from neuroplastic.methods.base import BuildContext, Learner, TrainingParams, one_hot
+from neuroplastic.methods.registry import register_method
+from neuroplastic.models.diehl_cook import (
+    DiehlCookParams,
+    input_currents,
+    normalized,
+    poisson_events,
+    simulate,
+    theta_decay,
+)
+from neuroplastic.rules.stdp import STDPParams, stdp_delta, stdp_event_sums
+from neuroplastic.synapses import Synapses
+
+
+class STDPDiehlCookParams(TrainingParams, STDPParams, DiehlCookParams):
+    """Diehl & Cook (2015) STDP network; fields of the rule and of the network."""
+
+    epochs: int = Field(1, ge=1, le=10_000, description="passes over the training set")
+    batch_size: int = Field(100, ge=1, le=100_000, description="samples per train_step")
+    mode: Literal["batched", "online"] = Field(
+        "batched", description="one write per batch, or one per sample (as the paper)"
+    )
+    assign_window: int = Field(
+        5000, ge=1, le=10**9, description="samples per class averaged for label assignment"
+    )
+    predict_seed: int = Field(12345, ge=0, description="seed of the Poisson input at predict")
+
+
+def _sub(model: type[Any], p: STDPDiehlCookParams) -> Any:
+    return model.model_validate(p.model_dump(include=set(model.model_fields)))
+
+
+class STDPDiehlCookLearner(Learner):
+    """Excitatory layer trained by STDP; classes read out by vote of assigned neurons."""
+
+    theta: Tensor
+    class_rates: Tensor
+    class_seen: Tensor
+
+    def __init__(self, ctx: BuildContext, p: STDPDiehlCookParams) -> None:
+        super().__init__()
+        self.ledger = ctx.ledger
+        self.p = p
+        self.rule: STDPParams = _sub(STDPParams, p)
+        self.net: DiehlCookParams = _sub(DiehlCookParams, p)
+        self.n_in, self.n_exc, self.n_classes = ctx.n_features, ctx.hidden[0], ctx.n_classes
+        self.total = p.norm_per_input * self.n_in
+        w0 = torch.rand(self.n_exc, self.n_in, generator=ctx.generator) * p.init_max
+        self.fc1 = Synapses(
+            "fc1.weight", normalized(w0, self.total).to(ctx.device), ledger=ctx.ledger
+        )
+        self.register_buffer("theta", torch.zeros(self.n_exc, device=ctx.device))
+        self.register_buffer(
+            "class_rates", torch.zeros(self.n_classes, self.n_exc, device=ctx.device)
+        )
+        self.register_buffer("class_seen", torch.zeros(self.n_classes, device=ctx.device))
+        seed = int(torch.randint(0, 2**62, (1,), generator=ctx.generator))
+        self.gen = torch.Generator(device=ctx.device).manual_seed(seed)
+        self.writes = 0
+
+    # ------------------------------------------------------------- presentation
+    def _present(
+        self, x: Tensor, w_in_major: Tensor, learn: bool, gen: torch.Generator
+    ) -> tuple[Tensor, Tensor, Tensor]:
+        """Spike counts (B, n) of the last presentation of each sample, and the STDP sums."""
+        batch = x.shape[0]
+        counts = torch.zeros(batch, self.n_exc, device=x.device)
+        a_sum = torch.zeros(self.n_exc, self.n_in, device=x.device)
+        d_sum = torch.zeros_like(a_sum)
+        spikes_total = torch.zeros(self.n_exc, device=x.device)
+        idx = torch.arange(batch, device=x.device)
+        rate = self.net.max_rate_hz
+        for _ in range(self.net.max_boosts + 1):
+            events = poisson_events(x[idx], rate, self.net.steps, self.net.dt, gen)
+            raster = simulate(input_currents(events, w_in_major), self.theta, self.net)
+            c = raster.sum(0).to(counts.dtype)
+            counts[idx] = c
+            if learn:
+                post = torch.nonzero(raster)  # (t, b, j), b indexes x[idx]
+                a, d = stdp_event_sums(
+                    events.raster,
+                    events.col_b,
+                    events.col_i,
+                    (post[:, 0], post[:, 1], post[:, 2]),
+                    self.n_in,
+                    self.n_exc,
+                    self.rule,
+                )
+                a_sum += a
+                d_sum += d
+                spikes_total += c.sum(0)
+            low = c.sum(1) < self.net.min_spikes
+            if not bool(low.any()):
+                break
+            idx = idx[low]
+            rate += self.net.boost_hz
+        return counts, torch.stack([a_sum, d_sum]), spikes_total
+
+    @torch.no_grad()
+    def _learn(self, x: Tensor, y: Tensor) -> None:
+        w = self.fc1.w.detach()
+        counts, sums, spikes = self._present(x, w.T.contiguous(), True, self.gen)
+        dw = stdp_delta(sums[0], sums[1], spikes, w, self.rule)
+        new = normalized((w + dw).clamp(0.0, self.rule.w_max), self.total)
+        self.writes += 1
+        if not bool(torch.isfinite(new).all()):  # the trainer reports this as 'diverged'
+            raise NonFiniteUpdateError(
+                f"stdp-diehl-cook: non-finite weights proposed at write {self.writes} "
+                "(nothing written)"
+            )
+        self.fc1.apply(new - w)
+        decay = theta_decay(self.net) ** x.shape[0]
+        self.theta.mul_(decay).add_(spikes, alpha=self.net.theta_plus)
+        self._count_classes(counts, y)
+
+    def _count_classes(self, counts: Tensor, y: Tensor) -> None:
+        hot = one_hot(y.to(counts.device), self.n_classes, counts.dtype)  # (B, C)
+        n_c = hot.sum(0)
+        mean = (hot.T @ counts) / n_c.clamp(min=1)[:, None]
+        keep = 1.0 - 1.0 / self.p.assign_window
+        lam = 1.0 - keep**n_c
+        self.class_rates += lam[:, None] * (mean - self.class_rates)
+        self.class_seen += n_c
+
+    def assignments(self) -> Tensor:
+        """Class of each excitatory neuron (−1: never fired on training data)."""
+        keep = 1.0 - 1.0 / self.p.assign_window
+        corrected = self.class_rates / (1.0 - keep**self.class_seen).clamp(min=1e-12)[:, None]
+        best = corrected.argmax(0)
+        return torch.where(corrected.max(0).values > 0, best, torch.full_like(best, -1))
+
+    def train_step(self, x: Tensor, y: Tensor) -> None:
+        x = x.to(self.fc1.w.device)
+        if self.p.mode == "online":
+            for k in range(x.shape[0]):
+                self._learn(x[k : k + 1], y[k : k + 1])
+        else:
+            self._learn(x, y)
+
+    @torch.no_grad()
+    def spike_counts(self, x: Tensor) -> Tensor:
+        """Spike counts (B, n_exc) without learning (θ fixed, fixed-seed Poisson input)."""
+        x = x.to(self.fc1.w.device)
+        gen = torch.Generator(device=x.device).manual_seed(self.p.predict_seed)
+        counts, _, _ = self._present(x, self.fc1.w.detach().T.contiguous(), False, gen)
+        return counts
+
+    @torch.no_grad()
+    def predict(self, x: Tensor) -> Tensor:
+        counts = self.spike_counts(x)
+        assign = self.assignments()
+        hot = (assign[:, None] == torch.arange(self.n_classes, device=assign.device)).to(
+            counts.dtype
+        )  # (n, C)
+        return (counts @ hot) / hot.sum(0).clamp(min=1)
+
+    def hidden_code(self, x: Tensor) -> Tensor:
+        return self.spike_counts(x)
+
+    def synapses(self) -> list[Synapses]:
+        return [self.fc1]
+
+    @property
+    def architecture(self) -> str:
+        return f"{self.n_in}-{self.n_exc}-{self.n_classes}"
+
+    def learner_state(self) -> dict[str, Any]:
+        return {"gen": self.gen.get_state(), "writes": self.writes}
+
+    def load_learner_state(self, state: dict[str, Any]) -> None:
+        if state:
+            self.gen.set_state(state["gen"])
+            self.writes = int(state["writes"])
+
+
+@register_method(
+    "stdp-diehl-cook",
+    STDPDiehlCookParams,
+    "Diehl & Cook 2015: LIF + lateral inhibition + STDP (unsupervised), labels by vote",
+)
+def build_stdp_diehl_cook(ctx: BuildContext, p: STDPDiehlCookParams) -> Learner:
+    """Build the Diehl & Cook STDP network (hidden width = excitatory neurons)."""
+    return STDPDiehlCookLearner(ctx, p)

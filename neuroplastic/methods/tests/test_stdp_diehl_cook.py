@@ -1,0 +1,137 @@
+import math
+
+import pytest
+import torch
+
+from neuroplastic.energy.ledger import Ledger
+from neuroplastic.errors import NonFiniteUpdateError
+from neuroplastic.methods import BuildContext, get_method
+from neuroplastic.methods import stdp_diehl_cook as sdc
+from neuroplastic.models.diehl_cook import normalized, poisson_events
+
+
+def build(seed=0, n_in=20, n=6, classes=2, **kw):
+    method = get_method("stdp-diehl-cook")
+    ctx = BuildContext(
+        n_in, classes, (n,), Ledger(), torch.Generator().manual_seed(seed), torch.device("cpu")
+    )
+    return method.build(ctx, method.params_model(**kw))
+
+
+def patterns(n_samples, seed=0):
+    """Two classes: inputs 0–9 or 10–19 lit (with noise)."""
+    g = torch.Generator().manual_seed(seed)
+    y = torch.randint(0, 2, (n_samples,), generator=g)
+    x = torch.rand(n_samples, 20, generator=g) * 0.1
+    for k in range(n_samples):
+        x[k, 10 * int(y[k]) : 10 * int(y[k]) + 10] = 1.0
+    return x, y
+
+
+FAST = {"steps": 100, "max_rate_hz": 255.0, "w_inh": 20.0}
+
+
+def test_batch_of_one_equals_online():
+    x, y = patterns(4)
+    online = build(mode="online", batch_size=4, **FAST)
+    batched = build(mode="batched", batch_size=1, **FAST)
+    online.train_step(x, y)
+    for k in range(4):
+        batched.train_step(x[k : k + 1], y[k : k + 1])
+    assert torch.equal(online.fc1.w, batched.fc1.w)
+    assert torch.equal(online.theta, batched.theta)
+    assert online.ledger.counts("fc1.weight").m0 == batched.ledger.counts("fc1.weight").m0
+
+
+def reference_batch(learner, x):
+    """Sequential presentation with weights and θ frozen during the batch, step by step."""
+    net, rule = learner.net, learner.rule
+    w = learner.fc1.w.detach().clone()
+    gen = torch.Generator().set_state(learner.gen.get_state())
+    ev = poisson_events(x, net.max_rate_hz, net.steps, net.dt, gen)
+    decay = math.exp(-net.dt / net.tau_m)
+    a_pre, a_post = math.exp(-rule.dt / rule.tau_pre), math.exp(-rule.dt / rule.tau_post)
+    n, n_in = w.shape
+    dw_total = torch.zeros_like(w)
+    spikes_total = torch.zeros(n)
+    for b in range(x.shape[0]):
+        s_in = torch.zeros(net.steps, n_in)
+        sel = ev.b == b
+        s_in[ev.t[sel], ev.i[sel]] = 1.0
+        v = torch.full((n,), net.v_rest)
+        thr = net.v_thresh + learner.theta.clone()
+        ref = torch.zeros(n)
+        inh = torch.zeros(n)
+        x_pre, x_post = torch.zeros(n_in), torch.zeros(n)
+        for t in range(net.steps):
+            v = v * decay + net.v_rest * (1 - decay)
+            current = w @ s_in[t] - inh
+            v = v + torch.where(ref > 0, torch.zeros(n), current)
+            ref = (ref - 1).clamp(min=0)
+            u = v - thr
+            z = (u >= u.max().clamp(min=0)).float() if u.max() >= 0 else torch.zeros(n)
+            v = torch.where(z > 0, torch.tensor(net.v_reset), v)
+            ref = torch.where(z > 0, torch.tensor(5.0), ref)
+            thr = thr + net.theta_plus * z
+            inh = net.w_inh * (z.sum() - z)
+            # traces and the pair rule, step by step
+            x_post_seen = x_post * a_post
+            x_pre = x_pre * a_pre + s_in[t]
+            pot = torch.outer(z, x_pre - rule.x_tar) * (rule.w_max - w).clamp(min=0) ** rule.mu
+            dw_total += rule.eta_post * pot - rule.eta_pre * torch.outer(x_post_seen, s_in[t])
+            x_post = x_post_seen + z
+            spikes_total += z
+    new = normalized((w + dw_total).clamp(0, rule.w_max), learner.total)
+    theta = (
+        learner.theta * math.exp(-(net.steps * net.dt + net.rest_ms) / net.tau_theta) ** len(x)
+        + net.theta_plus * spikes_total
+    )
+    return new, theta
+
+
+@pytest.mark.parametrize("extra", [{}, {"x_tar": 0.4, "mu": 1.0}])
+def test_batched_equals_sequential_reference(extra):
+    x, y = patterns(5, seed=2)
+    learner = build(mode="batched", batch_size=5, min_spikes=0, **FAST, **extra)
+    learner.train_step(*patterns(3, seed=9))  # not at the initial weights
+    new, theta = reference_batch(learner, x)
+    learner.train_step(x, y)
+    torch.testing.assert_close(learner.fc1.w.detach(), new, rtol=1e-5, atol=1e-6)
+    torch.testing.assert_close(learner.theta, theta)
+
+
+def test_learns_two_patterns_and_labels_come_from_training():
+    learner = build(n=6, mode="batched", batch_size=20, **FAST)
+    assert (learner.assignments() == -1).all()  # nothing assigned before training
+    x, y = patterns(200)
+    for k in range(0, 200, 20):
+        learner.train_step(x[k : k + 20], y[k : k + 20])
+    xt, yt = patterns(100, seed=5)
+    acc = (learner.predict(xt).argmax(1) == yt).float().mean().item()
+    assert acc > 0.9
+    assert set(learner.assignments().tolist()) >= {0, 1}
+
+
+def test_no_autograd_graph_and_writes_only_through_synapses():
+    learner = build(**FAST)
+    x, y = patterns(8)
+    with torch.autograd.graph.saved_tensors_hooks(
+        lambda t: pytest.fail("graph built"), lambda t: t
+    ):
+        learner.train_step(x, y)
+    assert not learner.fc1.w.requires_grad
+    counts = learner.ledger.counts("fc1.weight")
+    assert counts.m0 > 0
+
+
+def test_divergence_stops_with_step_and_writes_nothing(monkeypatch):
+    learner = build(**FAST)
+    x, y = patterns(8)
+    learner.train_step(x, y)
+    before = learner.fc1.w.detach().clone()
+    m0 = learner.ledger.counts("fc1.weight").m0
+    monkeypatch.setattr(sdc, "stdp_delta", lambda a, d, n, w, p: torch.full_like(w, math.nan))
+    with pytest.raises(NonFiniteUpdateError, match="at write 2"):
+        learner.train_step(x, y)
+    assert torch.equal(learner.fc1.w.detach(), before)
+    assert learner.ledger.counts("fc1.weight").m0 == m0
