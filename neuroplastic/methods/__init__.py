@@ -2,6 +2,7 @@
 
 from neuroplastic.methods import (  # noqa: F401  (registration)
     backprop,
+    feedback_alignment,
     local_rules,
     pruned_backprop,
     random_projection,

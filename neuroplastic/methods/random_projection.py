@@ -3,17 +3,26 @@
 The hidden layers keep their random initial weights (they exist and count as synapses but are
 never updated); only the readout learns, by the delta rule on one-hot targets
 (:mod:`neuroplastic.rules.delta`). No gradient is propagated anywhere.
+
+Two forms of the first projection: dense (every input pixel reaches every hidden unit; U(±1/√n_in)
+or N(0, std²)), and *localised receptive fields* (``receptive_field = s``; Illing, Gerstner &
+Brea, Neural Networks 118:90, 2019): each hidden unit sees one random s × s patch of the square
+input image (top-left corner uniform over the valid positions), weights N(0, (1/s)²) (or
+``projection_std``) inside the patch and no synapse outside it (the mask), so the layer has
+n_hidden · s² input synapses instead of n_hidden · n_in.
 """
 
 from __future__ import annotations
 
 import itertools
+import math
 from typing import Literal
 
 import torch
 from pydantic import Field
 from torch import Tensor
 
+from neuroplastic.errors import ParameterError
 from neuroplastic.methods.base import BuildContext, Learner, TrainingParams, one_hot
 from neuroplastic.methods.registry import register_method
 from neuroplastic.models.layers import DenseLayer, activation, layer_synapses
@@ -33,6 +42,32 @@ class RandomProjectionParams(TrainingParams):
     projection_std: float | None = Field(
         None, gt=0, le=10, description="N(0, std) projection weights; None = U(±1/√n_in)"
     )
+    receptive_field: int | None = Field(
+        None,
+        ge=1,
+        le=1000,
+        description="side s of a random s×s input patch per hidden unit (pixels); None = dense",
+    )
+
+
+def receptive_field_mask(n_out: int, n_in: int, side: int, g: torch.Generator | None) -> Tensor:
+    """Boolean (n_out, n_in) mask: one random ``side`` × ``side`` patch of the square image each."""
+    image = math.isqrt(n_in)
+    if image * image != n_in:
+        raise ParameterError(
+            f"random-projection: receptive_field needs a square input image (got {n_in} features)"
+        )
+    if side > image:
+        raise ParameterError(
+            f"random-projection: parameter 'receptive_field' = {side} exceeds the image "
+            f"side {image}"
+        )
+    rows = torch.randint(0, image - side + 1, (n_out,), generator=g)
+    cols = torch.randint(0, image - side + 1, (n_out,), generator=g)
+    r = torch.arange(image)
+    in_rows = (r[None, :] >= rows[:, None]) & (r[None, :] < rows[:, None] + side)
+    in_cols = (r[None, :] >= cols[:, None]) & (r[None, :] < cols[:, None] + side)
+    return (in_rows[:, :, None] & in_cols[:, None, :]).reshape(n_out, n_in)
 
 
 class RandomProjectionLearner(Learner):
@@ -45,17 +80,24 @@ class RandomProjectionLearner(Learner):
         self.n_classes = ctx.n_classes
         self.act = activation(p.activation)
         sizes = [ctx.n_features, *ctx.hidden]
-        self.hidden = torch.nn.ModuleList(
-            DenseLayer(
-                f"fc{i + 1}",
-                n_in,
-                n_out,
-                ledger=ctx.ledger,
-                init_std=p.projection_std,
-                generator=ctx.generator,
+        layers = []
+        for i, (n_in, n_out) in enumerate(itertools.pairwise(sizes)):
+            mask, std = None, p.projection_std
+            if i == 0 and p.receptive_field is not None:
+                mask = receptive_field_mask(n_out, n_in, p.receptive_field, ctx.generator)
+                std = std or 1.0 / p.receptive_field
+            layers.append(
+                DenseLayer(
+                    f"fc{i + 1}",
+                    n_in,
+                    n_out,
+                    ledger=ctx.ledger,
+                    init_std=std,
+                    generator=ctx.generator,
+                    mask=mask,
+                )
             )
-            for i, (n_in, n_out) in enumerate(itertools.pairwise(sizes))
-        )
+        self.hidden = torch.nn.ModuleList(layers)
         self.readout = DenseLayer(
             f"fc{len(sizes)}", sizes[-1], ctx.n_classes, ledger=ctx.ledger, generator=ctx.generator
         )

@@ -45,7 +45,8 @@ class DenseLayer(nn.Module):
 
     ``sign`` (+1, −1, 0 or None) constrains W (Dale's law, see ``Synapses``); the initial
     weights are drawn as usual and then made ``|w|·sign``. ``bias_sign`` does the same for b;
-    its default ``"same"`` follows ``sign``, None leaves the biases free.
+    its default ``"same"`` follows ``sign``, None leaves the biases free. ``mask`` (n_out ×
+    n_in, bool) says which weights exist (e.g. localised receptive fields); None: all.
     """
 
     def __init__(
@@ -61,6 +62,7 @@ class DenseLayer(nn.Module):
         requires_grad: bool = False,
         sign: int | None = None,
         bias_sign: int | Literal["same"] | None = "same",
+        mask: Tensor | None = None,
     ) -> None:
         super().__init__()
         if n_in < 1 or n_out < 1:
@@ -78,7 +80,7 @@ class DenseLayer(nn.Module):
         self.name = name
         self.n_in, self.n_out = n_in, n_out
         self.weight = Synapses(
-            f"{name}.weight", w, ledger=ledger, requires_grad=requires_grad, sign=sign
+            f"{name}.weight", w, ledger=ledger, requires_grad=requires_grad, sign=sign, mask=mask
         )
         self.bias: Synapses | None = (
             None

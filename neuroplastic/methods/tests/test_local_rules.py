@@ -83,3 +83,23 @@ def test_bad_rule_parameters_fail_with_name_bound_and_value():
         build("oja", eta="-1")
     with pytest.raises(ParameterError, match="one hidden layer"):
         build("softhebb", hidden=(8, 8))
+
+
+def test_localised_receptive_fields_mask_one_patch_per_unit():
+    from neuroplastic.methods.random_projection import receptive_field_mask
+
+    mask = receptive_field_mask(50, 784, 5, torch.Generator().manual_seed(0))
+    assert mask.shape == (50, 784) and (mask.sum(1) == 25).all()
+    image = mask.reshape(50, 28, 28)
+    rows = image.any(2).sum(1)
+    cols = image.any(1).sum(1)
+    assert (rows == 5).all() and (cols == 5).all()  # a contiguous 5 × 5 square per unit
+    method = get_method("random-projection")
+    ctx = BuildContext(
+        784, 10, (30,), Ledger(), torch.Generator().manual_seed(0), torch.device("cpu")
+    )
+    learner = method.build(ctx, method.params_model(receptive_field=5))
+    assert learner.hidden[0].weight.n_existing == 30 * 25
+    with pytest.raises(ParameterError, match="square input"):
+        ctx12 = BuildContext(12, 3, (4,), Ledger(), torch.Generator(), torch.device("cpu"))
+        method.build(ctx12, method.params_model(receptive_field=2))
