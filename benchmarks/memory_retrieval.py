@@ -8,8 +8,9 @@ Two measurements, written to one JSON file (``--json``):
    of ``--repeats``. Two query regimes: *dense* queries (half the units on: retrieval uses the
    same matrix product) and *sparse* queries (k = log2 n units on: retrieval gathers k rows of W
    instead). Target: ratio retrieval / matmul >= 0.5 (dense regime: the like-for-like one).
-2. **Capacity curve time**: :func:`neuroplastic.memory.capacity_run.measure_capacity` for every
-   n in ``--curve-ns`` (default up to 4,096) and all four rules (ANE off; ``--ane`` adds the ANE
+2. **Capacity curve time**:
+   :func:`neuroplastic.experiments.capacity_measurement.measure_capacity` for every n in
+   ``--curve-ns`` (default up to 4,096) and all four rules (ANE off; ``--ane`` adds the ANE
    points), paper conditions (auto-association, k = log2 n, half queries, 5 steps k-WTA).
    Target: under ten minutes in total.
 3. **Bit-packed Willshaw store at large n** (``--packed-n``, default 100,000; 0 skips):
@@ -37,7 +38,7 @@ from typing import Any
 
 import torch
 
-from neuroplastic.memory.capacity_run import CapacityConfig, measure_capacity
+from neuroplastic.experiments.capacity_measurement import CapacityConfig, measure_capacity
 from neuroplastic.memory.core import MemoryCore
 from neuroplastic.memory.packed import PackedWillshaw
 from neuroplastic.memory.patterns import constant_activity_indices

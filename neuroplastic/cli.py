@@ -33,7 +33,7 @@ from neuroplastic.params import (
 from neuroplastic.report import plot_records, results_table
 from neuroplastic.restrict import CacheParams, RestrictParams
 from neuroplastic.results import ResultRecord, write_records
-from neuroplastic.runner import Experiment, compare, run_method
+from neuroplastic.runs import Experiment, compare, run_method
 from neuroplastic.store import RunStore
 
 app = typer.Typer(
@@ -241,6 +241,7 @@ def _run_named_experiment(
     seed: int,
     device: str,
     quick: bool,
+    resume: bool,
     data_dir: str | None,
     no_progress: bool,
     json_path: Path | None,
@@ -250,6 +251,7 @@ def _run_named_experiment(
         seed=seed,
         device=device,
         quick=quick,
+        resume=resume,
         data_dir=data_dir,
         progress=not no_progress and sys.stderr.isatty(),
         output_dir=json_path.parent if json_path is not None else Path("results") / named.name,
@@ -320,7 +322,7 @@ def run_cmd(
         )
         assignments.update(options_to_assignments(ctx.args))
         _run_named_experiment(
-            named, assignments, seed, device, quick, data_dir, no_progress, json_path
+            named, assignments, seed, device, quick, resume, data_dir, no_progress, json_path
         )
         return
     if ctx.args:

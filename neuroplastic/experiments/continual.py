@@ -49,7 +49,7 @@ from neuroplastic.data.classes import ALL_CLASSES
 from neuroplastic.data.mnist import Split
 from neuroplastic.errors import NeuroplasticError, ParameterError
 from neuroplastic.methods import Learner
-from neuroplastic.runner import (
+from neuroplastic.runs import (
     Experiment,
     build_learner,
     load_data,

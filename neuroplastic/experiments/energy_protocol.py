@@ -54,7 +54,7 @@ from neuroplastic.restrict import (
 )
 from neuroplastic.restrict.caching import CacheMode
 from neuroplastic.restrict.policies import Policy
-from neuroplastic.runner import resolve_device
+from neuroplastic.runs.device import resolve_device
 
 EPOCH = 60_000
 QUICK_SAMPLES = 4000

@@ -1,8 +1,8 @@
 """Named experiments for associative memories: one capacity point and capacity curves against n.
 
 - ``neuroplastic run memory-capacity --rule willshaw --n 1024 --k 10`` searches M_ε for one
-  configuration (:class:`~neuroplastic.memory.capacity_run.CapacityConfig`) and prints M_ε, the
-  output noise and the capacity in bits per synapse (fair, for auto-association).
+  configuration (:class:`~neuroplastic.experiments.capacity_measurement.CapacityConfig`) and
+  prints M_ε, the output noise and the capacity in bits per synapse (fair, for auto-association).
 - ``neuroplastic run memory-capacity-curve --ns 256,512,1024,2048,4096`` repeats it for every
   n, every rule (``--rules``) and with and without ANE (``--ane both``), and writes the rows as
   JSON plus a matplotlib plot (bits per synapse against n) to the output directory.
@@ -26,12 +26,12 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from rich.table import Table
 
 from neuroplastic.errors import ParameterError
+from neuroplastic.experiments.capacity_measurement import CapacityConfig, measure_capacity
 from neuroplastic.experiments.registry import (
     ExperimentContext,
     ExperimentOutput,
     register_experiment,
 )
-from neuroplastic.memory.capacity_run import CapacityConfig, measure_capacity
 from neuroplastic.memory.rules import RULES
 
 __all__ = ["CurveParams", "capacity_table", "plot_curve", "run_capacity", "run_curve"]
@@ -70,7 +70,7 @@ def capacity_table(rows: list[dict[str, Any]], title: str) -> Table:
 
 
 def _device(ctx: ExperimentContext) -> str:
-    from neuroplastic.runner import resolve_device
+    from neuroplastic.runs.device import resolve_device
 
     return str(resolve_device(ctx.device))
 

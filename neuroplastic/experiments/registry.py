@@ -44,6 +44,7 @@ class ExperimentContext:
     seed: int = 0
     device: str = "auto"
     quick: bool = False
+    resume: bool = False
     data_dir: str | None = None
     progress: bool = False
     output_dir: Path = field(default_factory=lambda: Path("results"))
@@ -88,6 +89,7 @@ _plugins_loaded = False
 _BUILTIN_MODULES: tuple[str, ...] = (
     "neuroplastic.experiments.memory_capacity",
     "neuroplastic.experiments.energy_protocol",
+    "neuroplastic.experiments.spiking_reproduce",
 )
 
 

@@ -11,7 +11,9 @@ Modules, one job each:
 - :mod:`~neuroplastic.memory.synaptic`: storage counted through ``Synapses.apply`` and the ledger;
 - :mod:`~neuroplastic.memory.packed`: bit-packed Willshaw memory for very large n;
 - :mod:`~neuroplastic.memory.capacity`: output noise, information, M_ε search, Willshaw theory;
-- :mod:`~neuroplastic.memory.capacity_run`: one capacity measurement (used by the experiments).
+
+One capacity measurement (the M_ε search over patterns and queries) is an experiment driver:
+:mod:`neuroplastic.experiments.capacity_measurement`.
 """
 
 from neuroplastic.memory.core import MemoryCore

@@ -12,7 +12,7 @@ same bits (tested).
 
 The memory cannot forget (Willshaw weights are an OR over patterns), so capacity searches move
 the load down with :meth:`PackedWillshaw.snapshot` / :meth:`PackedWillshaw.restore` or
-:meth:`PackedWillshaw.clear` (see :mod:`~neuroplastic.memory.capacity_run`).
+:meth:`PackedWillshaw.clear` (see :mod:`~neuroplastic.experiments.capacity_measurement`).
 
 Ledger: the weights are not a ``Synapses`` tensor here (no dense float matrix exists), so the
 memory is a door of its own: :meth:`PackedWillshaw.store_indices` is its only counted writer and

@@ -19,7 +19,6 @@ from neuroplastic.memory.capacity import (
     willshaw_load,
     willshaw_output_noise,
 )
-from neuroplastic.memory.capacity_run import CapacityConfig, measure_capacity
 from neuroplastic.memory.core import MemoryCore
 from neuroplastic.memory.patterns import constant_activity_indices as cai
 from neuroplastic.memory.rules import RuleParams
@@ -78,45 +77,3 @@ def test_find_capacity_on_a_known_function() -> None:
     assert find_capacity(lambda m: 1.0, 0.01, start=8, limit=50).capacity == 0
     with pytest.raises(ParameterError, match="start"):
         find_capacity(noise, 0.01, start=0, limit=5)
-
-
-def test_willshaw_hetero_capacity_matches_finite_n_theory() -> None:
-    """One-step hetero Willshaw, noise-free queries, Θ = k: measured M_ε within 12 % of the
-    finite-n value (the asymptotic formula overestimates by ~15 % at this size)."""
-    cfg = CapacityConfig(
-        rule="willshaw",
-        auto=False,
-        n=256,
-        k=6,
-        p10=0.0,
-        mode="threshold",
-        iterations=1,
-        queries=400,
-        rel_tol=0.01,
-    )
-    row = measure_capacity(cfg, seed=3)
-    theory = row["willshaw_finite_n_patterns_one_step"]
-    assert row["capacity_patterns"] == pytest.approx(theory, rel=0.12)
-    assert row["eps"] <= 0.01
-    assert row["load_p1"] == pytest.approx(row["load_p1_theory"], abs=0.01)
-    assert 0.1 < row["capacity_bits_per_synapse"] < math.log(2)
-    assert row["capacity_bits_per_nonsilent_synapse"] == pytest.approx(
-        row["capacity_bits_per_synapse"] / row["load_p1"], rel=1e-6
-    )
-
-
-def test_auto_capacity_row_fields() -> None:
-    row = measure_capacity(CapacityConfig(rule="bayes", n=128, queries=100), seed=0)
-    assert row["capacity_patterns"] > 0 and row["k"] == 7
-    assert 0 < row["capacity_bits_per_synapse"] < math.log(2) / 2
-    assert row["capacity_bits_per_distinct_synapse"] > row["capacity_bits_per_synapse"]
-    assert row["query_bits_per_pattern"] < row["bits_per_pattern"]
-
-
-def test_capacity_config_errors() -> None:
-    with pytest.raises(ValueError, match="iterative"):
-        CapacityConfig(auto=False, iterations=3)
-    with pytest.raises(ValueError, match="m == n"):
-        CapacityConfig(auto=True, n=64, m=32)
-    with pytest.raises(ValueError, match="activities"):
-        CapacityConfig(n=16, k=16)

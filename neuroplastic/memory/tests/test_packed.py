@@ -3,15 +3,11 @@ retrieval equal to the dense path, and the packed capacity search equal to the d
 
 from __future__ import annotations
 
-import math
-
 import pytest
 import torch
-from pydantic import ValidationError
 
 from neuroplastic.errors import ParameterError, ShapeError
 from neuroplastic.memory.capacity import find_capacity, willshaw_output_noise_finite
-from neuroplastic.memory.capacity_run import CapacityConfig, binomial_indices, measure_capacity
 from neuroplastic.memory.core import MemoryCore
 from neuroplastic.memory.packed import PackedWillshaw, retrieve_packed
 from neuroplastic.memory.packed_native import kernels
@@ -124,57 +120,6 @@ def test_retrieve_packed_equals_dense_hetero_and_errors() -> None:
         packed.diagonal()
 
 
-@pytest.mark.parametrize(
-    "kwargs",
-    [
-        {"auto": False, "iterations": 1, "p10": 0.0, "n": 256},  # hetero, one step, k-WTA
-        {"n": 256},  # auto, paper conditions: half queries, 5 steps k-WTA, no self-connections
-        {"auto": False, "iterations": 1, "p10": 0.0, "n": 128, "activity": "binomial",
-         "mode": "threshold", "start": 0.3, "growth": 1.3},
-    ],
-)  # fmt: skip
-def test_packed_capacity_search_equals_dense(kwargs: dict[str, object]) -> None:
-    rows = [
-        measure_capacity(CapacityConfig(rule="willshaw", storage=s, queries=100, **kwargs), seed=1)
-        for s in ("dense", "packed")
-    ]
-    assert rows[0]["storage"] == "dense" and rows[1]["storage"] == "packed"
-    for key in ("capacity_patterns", "eps", "evaluations", "load_p1", "capacity_bits_per_synapse"):
-        assert rows[0][key] == rows[1][key], key
-
-
-def test_storage_choice_and_parameter_errors() -> None:
-    assert CapacityConfig(rule="willshaw", n=8192).packed()
-    assert not CapacityConfig(rule="willshaw", n=4096).packed()
-    assert not CapacityConfig(rule="bayes", n=8192).packed()
-    assert not CapacityConfig(rule="willshaw", n=8192, ane=True).packed()
-    with pytest.raises(ValidationError, match="Willshaw weights only"):
-        CapacityConfig(rule="bayes", storage="packed")
-    with pytest.raises(ValidationError, match="ane"):
-        CapacityConfig(rule="willshaw", storage="packed", ane=True)
-    with pytest.raises(ValidationError, match="growth"):
-        CapacityConfig(growth=1.0)
-    with pytest.raises(ParameterError, match="growth"):
-        find_capacity(lambda m: 0.0, 0.01, 1, 10, growth=1.0)
-
-
-def test_search_never_goes_below_a_passed_load() -> None:
-    """Grow-only memories: after a success at lo, every later load is >= lo."""
-    calls: list[int] = []
-
-    def evaluate(load: int) -> float:
-        calls.append(load)
-        return 0.0 if load <= 1234 else 1.0
-
-    res = find_capacity(evaluate, 0.5, 300, 10**6, rel_tol=0.001, growth=1.2)
-    assert res.capacity == 1234
-    best = 0
-    for load in calls:
-        assert load >= best
-        if load <= 1234:
-            best = load
-
-
 def test_finite_noise_truncated_sum_equals_full_sum() -> None:
     m = n = 2000
     k = ell = 11
@@ -192,19 +137,18 @@ def test_finite_noise_truncated_sum_equals_full_sum() -> None:
         assert got == pytest.approx(full, rel=1e-9)
 
 
-def test_binomial_indices_statistics() -> None:
-    n, p, count = 400, 12 / 400, 4000
-    idx, valid = binomial_indices(count, n, p, torch.Generator().manual_seed(0))
-    counts = valid.sum(1).double()
-    sd = math.sqrt(n * p * (1 - p))
-    assert abs(float(counts.mean()) - n * p) < 5 * sd / math.sqrt(count)
-    assert float(counts.var()) == pytest.approx(sd * sd, rel=0.1)
-    # distinct, sorted active units; padding after them
-    keyed = torch.where(valid, idx, torch.full_like(idx, n))
-    assert torch.equal(keyed, keyed.sort(1).values)
-    assert not ((keyed[:, 1:] == keyed[:, :-1]) & valid[:, 1:]).any()
-    # every unit equally likely
-    hits = torch.bincount(idx[valid], minlength=n).double()
-    assert float(hits.std() / hits.mean()) < 0.2
-    _, dense_valid = binomial_indices(500, 30, 0.5, torch.Generator().manual_seed(1))
-    assert float(dense_valid.sum(1).double().mean()) == pytest.approx(15, abs=0.7)
+def test_search_never_goes_below_a_passed_load() -> None:
+    """Grow-only memories: after a success at lo, every later load is >= lo."""
+    calls: list[int] = []
+
+    def evaluate(load: int) -> float:
+        calls.append(load)
+        return 0.0 if load <= 1234 else 1.0
+
+    res = find_capacity(evaluate, 0.5, 300, 10**6, rel_tol=0.001, growth=1.2)
+    assert res.capacity == 1234
+    best = 0
+    for load in calls:
+        assert load >= best
+        if load <= 1234:
+            best = load

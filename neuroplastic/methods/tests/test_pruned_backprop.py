@@ -217,7 +217,7 @@ def test_parameters_bounds_and_consistency():
 
 
 def test_result_record_counts_budget_plus_biases(tmp_path, monkeypatch):
-    from neuroplastic.runner import Experiment, run_method
+    from neuroplastic.runs import Experiment, run_method
     from neuroplastic.store import RunStore
 
     monkeypatch.setenv("NEUROPLASTIC_HOME", str(tmp_path))

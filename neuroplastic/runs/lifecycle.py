@@ -1,0 +1,163 @@
+"""The life of a run: record it in the store, train with checkpoints, write its result.
+
+``run_method`` is what ``neuroplastic run`` calls: it loads the data, builds the learner,
+records the run in the store (status ``running``), trains with checkpoints, and writes the
+result record. A crash marks the run ``failed``, Ctrl-C or SIGTERM marks it ``interrupted``,
+and a run killed outright is found ``crashed`` by the store; ``--resume`` continues any of them
+from its last checkpoint with the ledger intact. ``compare`` runs several methods on one split.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+
+from neuroplastic.data import DataSplits
+from neuroplastic.errors import DivergedError
+from neuroplastic.paths import checkpoint_dir
+from neuroplastic.results import ResultRecord
+from neuroplastic.runs.build import build_learner
+from neuroplastic.runs.data import load_data
+from neuroplastic.runs.device import resolve_device
+from neuroplastic.runs.record import make_record
+from neuroplastic.runs.settings import Experiment, method_params
+from neuroplastic.store import RunStore, params_hash
+from neuroplastic.train import LoopSettings, Trainer
+
+
+def run_method(
+    name: str,
+    overrides: dict[str, Any],
+    exp: Experiment,
+    store: RunStore,
+    *,
+    data: DataSplits | None = None,
+    resume: bool = False,
+    console: Console | None = None,
+    after_step: Callable[[Trainer], None] | None = None,
+) -> ResultRecord:
+    """Train method ``name`` and return its record (also saved in ``store``)."""
+    exp.validate()
+    params = method_params(name, overrides, exp.quick)
+    device = resolve_device(exp.device)
+    if data is None:
+        data = load_data(exp, console)
+    run_params = {"method": params.model_dump(), "experiment": _experiment_dict(exp, data)}
+    signature = params_hash(name, data.dataset, run_params, exp.seed)
+    learner = build_learner(name, params, exp, data, device)
+    settings = LoopSettings(
+        epochs=params.epochs,
+        batch_size=params.batch_size,
+        seed=exp.seed,
+        eval_every=exp.eval_every,
+        target_accuracy=exp.target_accuracy,
+    )
+
+    previous = store.find_resumable(signature) if resume else None
+    if previous is not None:
+        run_id = previous.id
+        store.resume_run(run_id)
+        ckpt = Path(previous.checkpoint or checkpoint_dir() / f"run-{run_id}.pt")
+    else:
+        if resume and console is not None:
+            console.print(f"[yellow]no unfinished {name} run with these settings; starting anew")
+        run_id = store.start_run(
+            method=name,
+            dataset=data.dataset,
+            params=run_params,
+            seed=exp.seed,
+            device=str(device),
+        )
+        ckpt = checkpoint_dir() / f"run-{run_id}.pt"
+        store.set_checkpoint(run_id, str(ckpt))
+
+    def log_eval(point: Any) -> None:
+        store.log_metrics(
+            run_id,
+            point.samples_seen,
+            {"val_accuracy": point.val_accuracy, "m0": point.m0, "m1": point.m1},
+        )
+
+    trainer = Trainer(
+        learner,
+        settings,
+        checkpoint_path=ckpt,
+        signature=signature,
+        on_eval=log_eval,
+        progress=exp.progress,
+    )
+    if previous is not None and trainer.resume() and console is not None:
+        console.print(
+            f"resumed run {run_id} at {trainer.outcome.samples_seen} samples "
+            f"(M0 {learner.ledger.counts().m0:.3g} so far)"
+        )
+    x, y = data.train.x.to(device), data.train.y.to(device)
+    xv, yv = data.val.x.to(device), data.val.y.to(device)
+    try:
+        trainer.fit(x, y, xv, yv)
+        record = make_record(name, learner, trainer, exp, params, data, device)
+        record.run_id = run_id
+    except KeyboardInterrupt:
+        store.fail_run(run_id, "interrupted by the user (resume with --resume)", "interrupted")
+        raise
+    except DivergedError as exc:
+        store.fail_run(run_id, f"{name} {exc}", "diverged")
+        raise DivergedError(f"{name}: {exc}", exc.step, exc.samples_seen) from None
+    except BaseException as exc:
+        store.fail_run(run_id, f"{type(exc).__name__}: {exc}")
+        raise
+    store.finish_run(run_id, json.loads(record.model_dump_json()))
+    return record
+
+
+def _experiment_dict(exp: Experiment, data: DataSplits) -> dict[str, Any]:
+    return {
+        "classes": data.classes,
+        "hidden": exp.hidden,
+        "quick": exp.quick,
+        "val_size": data.val.n,
+        "eval_every": exp.eval_every,
+        "target_accuracy": exp.target_accuracy,
+        "nonsilent_eps": exp.nonsilent_eps,
+        "alphas": exp.alphas,
+        "info": exp.info,
+        # only when used, so that the signatures of earlier runs stay valid for --resume
+        **({"restrict": exp.restrict.model_dump()} if exp.restrict is not None else {}),
+        **({"cache": exp.cache.model_dump()} if exp.cache is not None else {}),
+    }
+
+
+def compare(
+    methods: Sequence[str],
+    overrides: dict[str, dict[str, Any]],
+    exp: Experiment,
+    store: RunStore,
+    *,
+    console: Console | None = None,
+    resume: bool = False,
+) -> list[ResultRecord]:
+    """Run each method on the same data split, hidden widths and seed; return their records."""
+    exp.validate()
+    for name in methods:  # fail on a bad name or parameter before any training
+        method_params(name, overrides.get(name, {}), exp.quick)
+    data = load_data(exp, console)
+    records = []
+    for name in methods:
+        if console is not None:
+            console.print(f"[bold]{name}[/bold] on {data.dataset} {data.classes} ...")
+        records.append(
+            run_method(
+                name,
+                overrides.get(name, {}),
+                exp,
+                store,
+                data=data,
+                resume=resume,
+                console=console,
+            )
+        )
+    return records

@@ -1,0 +1,83 @@
+"""Evaluate a trained learner on the test split and assemble its result record."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+
+from neuroplastic.data import DataSplits
+from neuroplastic.energy.summary import LedgerSummary
+from neuroplastic.energy.synops import measure_synops
+from neuroplastic.methods import Learner, TrainingParams
+from neuroplastic.restrict import describe
+from neuroplastic.results import ResultRecord
+from neuroplastic.runs.information import information_fields
+from neuroplastic.runs.settings import Experiment
+from neuroplastic.store import neuroplastic_version
+from neuroplastic.train import Trainer, accuracy
+
+
+def make_record(
+    name: str,
+    learner: Learner,
+    trainer: Trainer,
+    exp: Experiment,
+    params: TrainingParams,
+    data: DataSplits,
+    device: torch.device,
+) -> ResultRecord:
+    """Evaluate on the test split and assemble the result record."""
+    x_test, y_test = data.test.x.to(device), data.test.y.to(device)
+    synops = measure_synops(learner.inference_model, x_test)
+    summary = LedgerSummary.from_ledger(learner.ledger)
+    groups = learner.synapses()
+    outcome = trainer.outcome
+    n_input = learner.input_synapses().n_nonsilent(exp.nonsilent_eps)
+    n_all = sum(s.n_nonsilent(exp.nonsilent_eps) for s in groups)
+    info = information_fields(learner, x_test, y_test, n_input, n_all) if exp.info else {}
+    return ResultRecord(
+        method=name,
+        dataset=data.dataset,
+        classes=list(data.classes),
+        architecture=learner.architecture,
+        seed=exp.seed,
+        device=str(device),
+        test_accuracy=accuracy(learner, x_test, y_test),
+        val_accuracy=outcome.curve[-1].val_accuracy if outcome.curve else None,
+        synapses_dense=sum(s.n_total for s in groups),
+        synapses_total=sum(s.n_existing for s in groups),
+        synapses_nonsilent=n_all,
+        synapses_nonsilent_input=n_input,
+        connected_units=learner.connected_units(),
+        **info,
+        nonsilent_eps=exp.nonsilent_eps,
+        ledger=summary,
+        synops_per_sample=synops.effective,
+        synops_dense_per_sample=synops.dense,
+        wall_s=outcome.wall_s,
+        samples_seen=outcome.samples_seen,
+        epochs_done=outcome.epochs_done,
+        target_accuracy=exp.target_accuracy,
+        samples_to_target=outcome.samples_to_target,
+        ledger_at_target=outcome.ledger_at_target,
+        train_size=data.train.n,
+        val_size=data.val.n,
+        test_size=data.test.n,
+        quick=exp.quick,
+        params=params.model_dump(),
+        code_version=neuroplastic_version(),
+        method_fields=learner.method_fields(x_test, y_test),
+        **plasticity_fields(exp),
+    )
+
+
+def plasticity_fields(exp: Experiment) -> dict[str, Any]:
+    """Record fields naming the restriction and the cache (empty when neither is used)."""
+    out: dict[str, Any] = {}
+    if exp.restrict is not None and exp.restrict.policy != "none":
+        out["restriction"] = describe(exp.restrict)
+    if exp.cache is not None:
+        c = exp.cache
+        out["cache"] = f"θ={c.theta:g} τ={c.tau} c={c.c:g} {c.mode}"
+    return out
