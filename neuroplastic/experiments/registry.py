@@ -12,18 +12,17 @@ associative memory, the batch-1 energy protocol, a sweep. It has a pydantic para
 On the command line every parameter is reachable both as ``--set key=value`` and as
 ``--key value`` (``--n 4096 --rule willshaw``). The output's tables are printed; its JSON
 payload is written to ``--json``; files the experiment writes go under ``ctx.output_dir``.
-Modules register on import of :mod:`neuroplastic.experiments`; other packages can add
-experiments through the entry-point group ``neuroplastic.experiments``.
+The modules in :data:`BUILTIN_EXPERIMENT_MODULES` register on the first lookup; other packages
+can add experiments through the entry-point group ``neuroplastic.experiments``
+(:class:`neuroplastic.registry.Registry`, shared with the methods).
 """
 
 from __future__ import annotations
 
-import importlib
 import json
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 
@@ -32,6 +31,7 @@ from rich.console import Console
 from rich.table import Table
 
 from neuroplastic.errors import ParameterError
+from neuroplastic.registry import Registry
 from neuroplastic.results import ResultRecord
 
 P = TypeVar("P", bound=BaseModel)
@@ -81,15 +81,15 @@ class NamedExperiment(Generic[P]):
     summary: str
 
 
-_REGISTRY: dict[str, NamedExperiment[Any]] = {}
-_plugins_loaded = False
-
 # Built-in experiment modules, imported on first lookup (not at CLI start-up: they may be heavy).
 # Each module calls register_experiment on import. Add one line per module.
-_BUILTIN_MODULES: tuple[str, ...] = (
+BUILTIN_EXPERIMENT_MODULES: tuple[str, ...] = (
     "neuroplastic.experiments.memory_capacity",
     "neuroplastic.experiments.energy_protocol",
     "neuroplastic.experiments.spiking_reproduce",
+)
+EXPERIMENTS: Registry[NamedExperiment[Any]] = Registry(
+    "experiment", "neuroplastic.experiments", BUILTIN_EXPERIMENT_MODULES
 )
 
 
@@ -104,35 +104,20 @@ def register_experiment(
     def decorate(
         run: Callable[[P, ExperimentContext], ExperimentOutput],
     ) -> Callable[[P, ExperimentContext], ExperimentOutput]:
-        if name in _REGISTRY:
-            raise ParameterError(f"an experiment named {name!r} is already registered")
-        _REGISTRY[name] = NamedExperiment(name, params_model, run, summary)
+        EXPERIMENTS.add(name, NamedExperiment(name, params_model, run, summary))
         return run
 
     return decorate
 
 
-def _load_plugins() -> None:
-    global _plugins_loaded
-    if _plugins_loaded:
-        return
-    _plugins_loaded = True
-    for module in _BUILTIN_MODULES:
-        importlib.import_module(module)
-    for ep in entry_points(group="neuroplastic.experiments"):
-        ep.load()
-
-
 def find_experiment(name: str) -> NamedExperiment[Any] | None:
     """The experiment called ``name``, or None when there is none (it may be a method)."""
-    _load_plugins()
-    return _REGISTRY.get(name)
+    return EXPERIMENTS.find(name)
 
 
 def available_experiments() -> list[str]:
     """Names of every registered experiment, in registration order."""
-    _load_plugins()
-    return list(_REGISTRY)
+    return EXPERIMENTS.names()
 
 
 def options_to_assignments(args: Sequence[str]) -> dict[str, str]:

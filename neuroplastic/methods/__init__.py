@@ -1,15 +1,7 @@
-"""Trainable methods. Importing this package registers the built-in ones."""
+"""Trainable methods. The built-in ones register on the first registry lookup
+(:func:`get_method`, :func:`available_methods`), so importing :class:`Learner` does not
+import every method."""
 
-from neuroplastic.methods import (  # noqa: F401  (registration)
-    backprop,
-    feedback_alignment,
-    local_rules,
-    pruned_backprop,
-    random_projection,
-    spiking_exact,
-    stdp_diehl_cook,
-    structural,
-)
 from neuroplastic.methods.base import BuildContext, Learner, TrainingParams
 from neuroplastic.methods.registry import (
     Method,

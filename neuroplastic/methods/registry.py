@@ -1,22 +1,33 @@
 """Registry of trainable methods; ``neuroplastic run`` and ``compare`` read it.
 
-Built-in methods register on import of :mod:`neuroplastic.methods`. Other packages can add
-methods through the entry-point group ``neuroplastic.methods`` (each entry point is a module
-that calls :func:`register_method` on import); they then appear in the CLI unchanged.
+Built-in methods are the modules in :data:`BUILTIN_METHOD_MODULES`, imported on the first lookup.
+Other packages can add methods through the entry-point group ``neuroplastic.methods`` (each entry
+point is a module that calls :func:`register_method` on import); they then appear in the CLI.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from importlib.metadata import entry_points
 from typing import TypeVar
 
-from neuroplastic.errors import ParameterError
 from neuroplastic.methods.base import BuildContext, Learner, TrainingParams
+from neuroplastic.registry import Registry
 
 P = TypeVar("P", bound=TrainingParams)
 Builder = Callable[[BuildContext, P], Learner]
+
+#: Modules of the built-in methods, in the order they are listed and compared.
+BUILTIN_METHOD_MODULES: tuple[str, ...] = (
+    "neuroplastic.methods.backprop",
+    "neuroplastic.methods.feedback_alignment",
+    "neuroplastic.methods.local_rules",
+    "neuroplastic.methods.pruned_backprop",
+    "neuroplastic.methods.random_projection",
+    "neuroplastic.methods.spiking_exact",
+    "neuroplastic.methods.stdp_diehl_cook",
+    "neuroplastic.methods.structural",
+)
 
 
 @dataclass(frozen=True)
@@ -30,8 +41,7 @@ class Method:
     in_default_comparison: bool = True
 
 
-_REGISTRY: dict[str, Method] = {}
-_plugins_loaded = False
+METHODS: Registry[Method] = Registry("method", "neuroplastic.methods", BUILTIN_METHOD_MODULES)
 
 
 def register_method(
@@ -44,41 +54,22 @@ def register_method(
     """Decorator registering ``build(ctx, params) -> Learner`` under ``name``."""
 
     def decorate(build: Builder[P]) -> Builder[P]:
-        if name in _REGISTRY:
-            raise ParameterError(f"a method named {name!r} is already registered")
-        _REGISTRY[name] = Method(name, params_model, build, summary, in_default_comparison)  # type: ignore[arg-type]
+        METHODS.add(name, Method(name, params_model, build, summary, in_default_comparison))  # type: ignore[arg-type]
         return build
 
     return decorate
 
 
-def _load_plugins() -> None:
-    global _plugins_loaded
-    if _plugins_loaded:
-        return
-    _plugins_loaded = True
-    for ep in entry_points(group="neuroplastic.methods"):
-        ep.load()
-
-
 def get_method(name: str) -> Method:
     """The method called ``name``; a ParameterError lists the known ones otherwise."""
-    _load_plugins()
-    try:
-        return _REGISTRY[name]
-    except KeyError:
-        raise ParameterError(
-            f"unknown method {name!r}; available: {', '.join(available_methods())}"
-        ) from None
+    return METHODS.get(name)
 
 
 def available_methods() -> list[str]:
     """Names of every registered method, in registration order."""
-    _load_plugins()
-    return list(_REGISTRY)
+    return METHODS.names()
 
 
 def default_comparison() -> list[str]:
     """Methods that ``neuroplastic compare`` runs when ``--methods`` is not given."""
-    _load_plugins()
-    return [m.name for m in _REGISTRY.values() if m.in_default_comparison]
+    return [m.name for m in METHODS.entries() if m.in_default_comparison]

@@ -43,7 +43,7 @@ def echo_experiment() -> Iterator[str]:
         return ExperimentOutput(payload={**params.model_dump(), "seed": ctx.seed}, tables=[table])
 
     yield name
-    registry._REGISTRY.pop(name)
+    registry.EXPERIMENTS._entries.pop(name)
 
 
 def test_options_become_assignments() -> None:
