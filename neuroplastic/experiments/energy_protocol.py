@@ -54,6 +54,7 @@ from neuroplastic.restrict import (
 )
 from neuroplastic.restrict.caching import CacheMode
 from neuroplastic.restrict.policies import Policy
+from neuroplastic.roles import Roles
 from neuroplastic.runs.device import resolve_device
 
 EPOCH = 60_000
@@ -172,7 +173,8 @@ class ProtocolNet:
         self.groups = self.mlp.synapses()
         self.w1, self.b1, self.w2, self.b2 = self.groups
         self.p = p
-        attach_restriction(self.groups, p.restriction())
+        roles = Roles(self.groups, self.mlp.synapse_roles(), owner="the energy protocol network")
+        attach_restriction(roles, p.restriction())
         attach_cache(self.groups, p.cache_params())
 
     def to(self, device: torch.device) -> ProtocolNet:

@@ -42,6 +42,7 @@ from torch import Tensor
 from neuroplastic.methods.base import BuildContext, Learner, TrainingParams, one_hot
 from neuroplastic.methods.registry import register_method
 from neuroplastic.models.mlp import MLP
+from neuroplastic.roles import SynapseRole
 from neuroplastic.rules.optimizers import AdamParams, Optimizer, SGDParams
 from neuroplastic.synapses import Synapses
 
@@ -116,6 +117,9 @@ class BackpropLearner(Learner):
 
     def synapses(self) -> list[Synapses]:
         return self._synapses
+
+    def synapse_roles(self) -> list[SynapseRole]:
+        return self.model.synapse_roles()
 
     @torch.no_grad()
     def hidden_code(self, x: Tensor) -> Tensor:

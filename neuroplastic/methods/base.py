@@ -17,6 +17,7 @@ from torch import Tensor, nn
 
 from neuroplastic.energy.ledger import Ledger
 from neuroplastic.results import MethodFields
+from neuroplastic.roles import Roles, SynapseRole
 from neuroplastic.synapses import Synapses
 
 
@@ -61,6 +62,17 @@ class Learner(nn.Module, ABC):
     def synapses(self) -> list[Synapses]:
         """Every synapse group of the model (each counted in the result record)."""
 
+    def synapse_roles(self) -> list[SynapseRole]:
+        """What each group of :meth:`synapses` is (:mod:`neuroplastic.roles`): its role
+        (weight / bias / phase / other), its layer (input / hidden / output) and the pre and
+        post populations. Every learner declares one role per group; restriction policies use
+        nothing else. Default: none declared (a policy that needs a role then says so)."""
+        return []
+
+    def roles(self, owner: str | None = None) -> Roles:
+        """The declared roles, checked against :meth:`synapses` (one per group)."""
+        return Roles(self.synapses(), self.synapse_roles(), owner or type(self).__name__)
+
     @property
     @abstractmethod
     def architecture(self) -> str:
@@ -100,8 +112,10 @@ class Learner(nn.Module, ABC):
         return None
 
     def input_synapses(self) -> Synapses:
-        """The input→hidden synapse group (counted apart as 'input synapses')."""
-        return self.synapses()[0]
+        """The input→hidden synapse group (counted apart as 'input synapses'): the declared
+        input-layer weights."""
+        roles = self.roles()
+        return roles.groups[roles.require("counting input synapses", "weight", "input")]
 
     @property
     def inference_model(self) -> nn.Module:

@@ -25,7 +25,8 @@ from torch import Tensor
 from neuroplastic.errors import ParameterError
 from neuroplastic.methods.base import BuildContext, Learner, TrainingParams, one_hot
 from neuroplastic.methods.registry import register_method
-from neuroplastic.models.layers import DenseLayer, activation, layer_synapses
+from neuroplastic.models.layers import DenseLayer, activation, chain_roles, layer_synapses
+from neuroplastic.roles import SynapseRole
 from neuroplastic.rules.delta import DeltaRuleParams, delta_rule
 from neuroplastic.synapses import Synapses
 
@@ -129,6 +130,9 @@ class RandomProjectionLearner(Learner):
 
     def synapses(self) -> list[Synapses]:
         return layer_synapses([*self.hidden, self.readout])
+
+    def synapse_roles(self) -> list[SynapseRole]:
+        return chain_roles([*self.hidden, self.readout])
 
     @property
     def architecture(self) -> str:

@@ -33,6 +33,7 @@ from torch import Tensor
 from neuroplastic.methods.base import BuildContext, Learner, TrainingParams
 from neuroplastic.methods.registry import register_method
 from neuroplastic.results import SpikingFields
+from neuroplastic.roles import SynapseRole
 from neuroplastic.rules.optimizers import AdaBeliefParams, AdamParams, Optimizer
 from neuroplastic.spiking.encoding import binarise, flip
 from neuroplastic.spiking.loss import earliest_spike_correct, spike_time_loss
@@ -199,6 +200,9 @@ class SpikingExactLearner(Learner):
     # ----------------------------------------------------------- plumbing
     def synapses(self) -> list[Synapses]:
         return self.network.synapse_groups()
+
+    def synapse_roles(self) -> list[SynapseRole]:
+        return self.network.synapse_roles()
 
     @property
     def architecture(self) -> str:

@@ -37,6 +37,7 @@ from neuroplastic.energy.synops import active_counter
 from neuroplastic.errors import ParameterError
 from neuroplastic.methods.base import BuildContext, Learner, TrainingParams, one_hot
 from neuroplastic.methods.registry import register_method
+from neuroplastic.roles import SynapseRole, dense_layer_roles
 from neuroplastic.rules.competitive import (
     CompetitiveParams,
     competition_signal,
@@ -295,8 +296,11 @@ class StructuralLearner(Learner):
     def synapses(self) -> list[Synapses]:
         return [self.hidden, self.hidden_bias, self.readout, self.readout_bias]
 
-    def input_synapses(self) -> Synapses:
-        return self.hidden
+    def synapse_roles(self) -> list[SynapseRole]:
+        return [
+            *dense_layer_roles("hidden.weight", "hidden.bias", "input", "input", "hidden1"),
+            *dense_layer_roles("readout.weight", "readout.bias", "output", "hidden1", "output"),
+        ]
 
     @property
     def architecture(self) -> str:

@@ -8,7 +8,7 @@ synapses). Forward passes report to an open SynOps counter.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from typing import Literal
 
 import torch
@@ -18,6 +18,7 @@ from torch import Tensor, nn
 from neuroplastic.energy.ledger import Ledger
 from neuroplastic.energy.synops import active_counter
 from neuroplastic.errors import ParameterError, ShapeError
+from neuroplastic.roles import SynapseRole, dense_layer_roles, feedforward_populations
 from neuroplastic.synapses import Synapses
 
 
@@ -124,6 +125,17 @@ def activation(name: str) -> Callable[[Tensor], Tensor]:
         raise ParameterError(
             f"unknown activation {name!r}; choose one of {sorted(ACTIVATIONS)}"
         ) from None
+
+
+def chain_roles(layers: Sequence[DenseLayer]) -> list[SynapseRole]:
+    """Declared roles of a feed-forward chain of dense layers ``input → ... → output``."""
+    roles: list[SynapseRole] = []
+    for layer, (pre, post, position) in zip(
+        layers, feedforward_populations(len(layers)), strict=True
+    ):
+        bias = None if layer.bias is None else layer.bias.name
+        roles += dense_layer_roles(layer.weight.name, bias, position, pre, post)
+    return roles
 
 
 def layer_synapses(layers: Iterable[nn.Module]) -> list[Synapses]:

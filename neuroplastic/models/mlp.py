@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Sequence
-from typing import Literal
+from typing import Literal, cast
 
 import torch
 from torch import Tensor, nn
 
 from neuroplastic.energy.ledger import Ledger
 from neuroplastic.errors import ParameterError
-from neuroplastic.models.layers import DenseLayer, activation, layer_synapses
+from neuroplastic.models.layers import DenseLayer, activation, chain_roles, layer_synapses
+from neuroplastic.roles import SynapseRole
 from neuroplastic.synapses import Synapses
 
 
@@ -69,6 +70,10 @@ class MLP(nn.Module):
     def synapses(self) -> list[Synapses]:
         """Every synapse group, input layer first."""
         return layer_synapses(self.layers)
+
+    def synapse_roles(self) -> list[SynapseRole]:
+        """Declared roles: ``fc1`` is the input layer (input → hidden1), the last the output."""
+        return chain_roles([cast(DenseLayer, layer) for layer in self.layers])
 
     @property
     def architecture(self) -> str:

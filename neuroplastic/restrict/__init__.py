@@ -16,7 +16,6 @@ from neuroplastic.restrict.policies import (
     attach_restriction,
     build_filters,
     describe,
-    layer_roles,
 )
 from neuroplastic.restrict.topk import count_k, dense_topk_mask, outer_topk
 
@@ -32,6 +31,5 @@ __all__ = [
     "count_k",
     "dense_topk_mask",
     "describe",
-    "layer_roles",
     "outer_topk",
 ]

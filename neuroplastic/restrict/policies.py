@@ -31,9 +31,12 @@ Policies (p: fraction kept, k: plastic hidden units):
 ``frozen-hidden``  control: the input layer is never written (readout learning only)
 =================  ==========================================================================
 
-Layer roles are read from the order of a learner's synapse groups: the first 2-D group is the
-input layer (n_hid × n_in), a 1-D group right after it of length n_hid is its bias, and the next
-2-D group with n_hid columns is the hidden→output layer.
+Layer roles are declared, never guessed (:mod:`neuroplastic.roles`): the *input layer* is every
+group of position ``input`` (its weights, n_hid × n_in, and the biases / phases of its n_hid
+neurons); the path's *outgoing weights* are the weight groups whose ``pre`` is the input layer's
+``post`` population; ``balanced``'s n_out is the rows of the ``output``-position weights. A
+policy that needs a role a network does not declare stops with a one-line error naming the
+network and the role (``top``, ``per-neuron``, ``weight`` and ``random`` need none).
 
 Biases. The papers treat a layer's bias as one more input (785 on MNIST), selected together with
 the weights. Here a 1-D bias group right after its weight matrix is paired with it: for the
@@ -64,6 +67,7 @@ from neuroplastic.restrict.topk import (
     outer_topk,
     rowwise_topk_mask,
 )
+from neuroplastic.roles import PER_NEURON, Roles
 from neuroplastic.synapses import Synapses
 
 Policy = Literal[
@@ -215,49 +219,17 @@ class GroupFilter:
 
 
 # ------------------------------------------------------------------ attaching
-def layer_roles(groups: Sequence[Synapses]) -> tuple[int, int | None, int | None]:
-    """Indices of (input weights, input bias or None, hidden→output weights or None)."""
-    first = next((i for i, g in enumerate(groups) if g.w.dim() == 2), None)
-    if first is None:
-        raise ParameterError("restriction: the learner has no 2-D (weight matrix) synapse group")
-    n_hid = groups[first].w.shape[0]
-    bias = None
-    if (
-        first + 1 < len(groups)
-        and groups[first + 1].w.dim() == 1
-        and groups[first + 1].w.numel() == n_hid
-    ):
-        bias = first + 1
-    out = next(
-        (
-            i
-            for i in range(first + 1, len(groups))
-            if groups[i].w.dim() == 2 and groups[i].w.shape[1] == n_hid
-        ),
-        None,
-    )
-    return first, bias, out
-
-
-def build_filters(groups: Sequence[Synapses], params: RestrictParams) -> list[GroupFilter | None]:
-    """One filter per group (None where the group is left unrestricted)."""
+def build_filters(roles: Roles, params: RestrictParams) -> list[GroupFilter | None]:
+    """One filter per group of ``roles.groups`` (None where the group is left unrestricted)."""
     policy = params.policy
+    groups = roles.groups
+    what = f"restriction {policy!r}"
     if policy == "none":
         return [None] * len(groups)
-    first, bias, out = layer_roles(groups)
-    input_layer = {first} if bias is None else {first, bias}
     filters: list[GroupFilter | None] = [None] * len(groups)
     if policy in ("top", "per-neuron", "weight"):
         mode: Mode = {"top": "top", "per-neuron": "per_neuron", "weight": "weight"}[policy]  # type: ignore[assignment]
         return [GroupFilter(mode, params.p) for _ in groups]
-    if policy == "balanced":
-        n_in = groups[first].w.shape[1]
-        last = [g for g in groups if g.w.dim() == 2][-1]
-        ratio = n_in / last.w.shape[0]
-        p_out = min(ratio * params.p, 1.0)
-        return [
-            GroupFilter("top", params.p if i in input_layer else p_out) for i in range(len(groups))
-        ]
     if policy == "random":
         gen = torch.Generator().manual_seed(params.seed)
         for i, g in enumerate(groups):
@@ -266,43 +238,52 @@ def build_filters(groups: Sequence[Synapses], params: RestrictParams) -> list[Gr
             keep[torch.randperm(n, generator=gen)[: count_k(params.p, n)]] = True
             filters[i] = GroupFilter("fixed", 1.0, fixed=keep.view(g.w.shape).to(g.w.device))
         return filters
+    first = roles.require(what, "weight", "input")
+    input_layer = set(roles.find(("weight", *PER_NEURON), position="input"))
+    if policy == "balanced":
+        readout = roles.require(what, "weight", "output")
+        ratio = groups[first].w.shape[1] / groups[readout].w.shape[0]  # n_in / n_out
+        p_out = min(ratio * params.p, 1.0)
+        return [
+            GroupFilter("top", params.p if i in input_layer else p_out) for i in range(len(groups))
+        ]
     if policy == "frozen-hidden":
         for i in input_layer:
             filters[i] = GroupFilter("frozen")
         return filters
-    # path, path-top
+    # path, path-top: k units of the input layer's post population
     n_hid = groups[first].w.shape[0]
     if params.k > n_hid:
         raise ParameterError(
-            f"restriction: path k={params.k} exceeds the {n_hid} hidden units of the network"
+            f"restriction: path k={params.k} exceeds the {n_hid} hidden units of {roles.owner}"
         )
     gen = torch.Generator().manual_seed(params.seed)
     units = torch.zeros(n_hid, dtype=torch.bool)
     units[torch.randperm(n_hid, generator=gen)[: params.k]] = True
     sel_mode: Mode = "top" if policy == "path-top" else "all"
     frac = params.p if policy == "path-top" else 1.0
-    device = groups[first].w.device
-    filters[first] = GroupFilter(sel_mode, frac, rows=units.to(device))
-    if bias is not None:
-        filters[bias] = GroupFilter(sel_mode, frac, rows=units.to(device))
-    if out is not None:
-        filters[out] = GroupFilter(sel_mode, frac, cols=units.to(groups[out].w.device))
+    for i in input_layer:  # the path units' input rows and their biases / phases
+        filters[i] = GroupFilter(sel_mode, frac, rows=units.to(groups[i].w.device))
+    for i in roles.find("weight", pre=roles.of[first].post):  # their outgoing columns
+        filters[i] = GroupFilter(sel_mode, frac, cols=units.to(groups[i].w.device))
     for i in range(len(groups)):
         if filters[i] is None and policy == "path-top":
             filters[i] = GroupFilter("top", frac)
     return filters
 
 
-def pair_biases(groups: Sequence[Synapses], filters: Sequence[GroupFilter | None]) -> None:
-    """Pair each 1-D bias filter with the filter of the weight matrix right before it."""
-    for i in range(1, len(groups)):
-        weight, bias = filters[i - 1], filters[i]
+def pair_biases(roles: Roles, filters: Sequence[GroupFilter | None]) -> None:
+    """Pair each bias filter with the filter of the weights of the same declared ``post``
+    population and position (selected by one threshold, see the module docstring)."""
+    for i in roles.find("bias"):
+        r = roles.of[i]
+        partners = roles.find("weight", position=r.position, pre=r.pre, post=r.post)
+        if len(partners) != 1:
+            continue
+        weight, bias = filters[partners[0]], filters[i]
         if (
             weight is not None
             and bias is not None
-            and groups[i - 1].w.dim() == 2
-            and groups[i].w.dim() == 1
-            and groups[i].w.numel() == groups[i - 1].w.shape[0]
             and weight.mode == bias.mode
             and weight.mode in ("top", "weight")
             and weight.fraction < 1
@@ -311,12 +292,12 @@ def pair_biases(groups: Sequence[Synapses], filters: Sequence[GroupFilter | None
             weight.keeps_threshold = True
 
 
-def attach_restriction(groups: Sequence[Synapses], params: RestrictParams) -> None:
-    """Set ``restriction`` on every group (None clears it) as ``params`` describes."""
-    filters = build_filters(groups, params)
+def attach_restriction(roles: Roles, params: RestrictParams) -> None:
+    """Set ``restriction`` on every group of ``roles`` (None clears it) as ``params`` says."""
+    filters = build_filters(roles, params)
     if params.bias == "joint":
-        pair_biases(groups, filters)
-    for group, filt in zip(groups, filters, strict=True):
+        pair_biases(roles, filters)
+    for group, filt in zip(roles.groups, filters, strict=True):
         group.restriction = filt
 
 

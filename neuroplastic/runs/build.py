@@ -25,11 +25,13 @@ def build_learner(
     )
     torch.manual_seed(exp.seed)
     learner = get_method(name).build(ctx, params).to(device)
-    attach_plasticity_filters(learner, exp, params.batch_size)
+    attach_plasticity_filters(learner, exp, params.batch_size, owner=f"method {name!r}")
     return learner
 
 
-def attach_plasticity_filters(learner: Learner, exp: Experiment, batch_size: int) -> None:
+def attach_plasticity_filters(
+    learner: Learner, exp: Experiment, batch_size: int, owner: str | None = None
+) -> None:
     """Attach the experiment's restriction and synaptic cache to every synapse group.
 
     With batches the restriction filters the batch's summed update, and the cache counts one
@@ -37,6 +39,6 @@ def attach_plasticity_filters(learner: Learner, exp: Experiment, batch_size: int
     """
     groups = learner.synapses()
     if exp.restrict is not None:
-        attach_restriction(groups, exp.restrict)
+        attach_restriction(learner.roles(owner), exp.restrict)
     if exp.cache is not None:
         attach_cache(groups, exp.cache.model_copy(update={"samples_per_apply": batch_size}))

@@ -24,6 +24,7 @@ from torch import Tensor, nn
 from neuroplastic.energy.ledger import Ledger
 from neuroplastic.energy.synops import active_counter
 from neuroplastic.errors import ParameterError
+from neuroplastic.roles import SynapseRole, feedforward_populations
 from neuroplastic.spiking.encoding import input_spike_time
 from neuroplastic.spiking.events import volley_input
 from neuroplastic.spiking.pseudospikes import output_times, pseudospike_times
@@ -82,6 +83,20 @@ class ThetaNetwork(nn.Module):
     def synapse_groups(self) -> list[Synapses]:
         """Weights first (input weights at index 0), then the initial phases."""
         return [*self.weight_groups, *self.phase_groups]
+
+    def synapse_roles(self) -> list[SynapseRole]:
+        """Declared roles: layer i's weights (pre → post) and its neurons' initial phases
+        (one per post neuron, like a bias), in the layer's position."""
+        chain = feedforward_populations(len(self.weight_groups))
+        weights = [
+            SynapseRole(w.name, "weight", position, pre, post)
+            for w, (pre, post, position) in zip(self.weight_groups, chain, strict=True)
+        ]
+        phases = [
+            SynapseRole(ph.name, "phase", position, pre, post)
+            for ph, (pre, post, position) in zip(self.phase_groups, chain, strict=True)
+        ]
+        return [*weights, *phases]
 
     def simulate(self, active: Tensor) -> NetworkResult:
         """One trial per sample for binary inputs ``active`` (B, n_in): spikes at t_in."""

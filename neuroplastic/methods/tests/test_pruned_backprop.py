@@ -229,7 +229,7 @@ def test_result_record_counts_budget_plus_biases(tmp_path, monkeypatch):
     with RunStore(f"sqlite:///{tmp_path / 'runs.sqlite'}") as store:
         record = run_method("pruned-backprop", overrides, exp, store, data=data)
     n_biases = 12 + 4
-    assert record.pruned == N_WEIGHTS - 60
+    assert record.ledger.pruned == N_WEIGHTS - 60
     assert record.synapses_total == record.synapses_nonsilent == 60 + n_biases
     assert record.synapses_dense == N_WEIGHTS + n_biases
     assert json.loads(record.model_dump_json())["params"]["budget"] == 60

@@ -103,6 +103,7 @@ def test_state_dict_carries_transient_weights():
 def test_sparse_topk_write_equals_dense_path(tau):
     """apply_outer with top-k + cache (index path) == apply(outer) (dense path), step by step."""
     from neuroplastic.restrict import RestrictParams, attach_restriction
+    from neuroplastic.roles import Roles, SynapseRole
 
     gen = torch.Generator().manual_seed(0)
     w0 = torch.randn(300, 400, generator=gen, dtype=torch.float64) * 0.01
@@ -110,7 +111,10 @@ def test_sparse_topk_write_equals_dense_path(tau):
     for sparse in (True, False):
         ledger = Ledger()
         syn = Synapses("g", w0.clone(), ledger=ledger)
-        attach_restriction([syn], RestrictParams(policy="top", p=0.05))
+        attach_restriction(
+            Roles([syn], [SynapseRole("g", "weight", "input", "input", "h")], "t"),
+            RestrictParams(policy="top", p=0.05),
+        )
         attach_cache([syn], CacheParams(tau=tau, c=0.01, theta=0.002))
         g = torch.Generator().manual_seed(1)
         for step in range(30):
@@ -135,6 +139,7 @@ def test_sparse_topk_write_equals_dense_path(tau):
 def test_frozen_group_with_cache_still_pays_maintenance_and_decays():
     """A skipped (frozen) batch-1 write still runs the cache's maintenance and decay."""
     from neuroplastic.restrict import RestrictParams, attach_restriction
+    from neuroplastic.roles import Roles, SynapseRole
 
     results = []
     for outer in (True, False):
@@ -142,7 +147,10 @@ def test_frozen_group_with_cache_still_pays_maintenance_and_decays():
         syn = Synapses("g", torch.zeros(300, 400, dtype=torch.float64), ledger=ledger)
         attach_cache([syn], CacheParams(tau=10.0, c=0.5, theta=1.0))
         syn.apply(torch.full((300, 400), 0.1, dtype=torch.float64))  # s = 0.1 (decayed once)
-        attach_restriction([syn], RestrictParams(policy="frozen-hidden"))
+        attach_restriction(
+            Roles([syn], [SynapseRole("g", "weight", "input", "input", "h")], "t"),
+            RestrictParams(policy="frozen-hidden"),
+        )
         a = torch.ones(300, dtype=torch.float64)
         b = torch.ones(400, dtype=torch.float64)
         if outer:

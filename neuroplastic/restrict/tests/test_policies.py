@@ -7,6 +7,7 @@ from neuroplastic import Ledger, Synapses
 from neuroplastic.errors import ParameterError
 from neuroplastic.methods import BuildContext, available_methods, get_method
 from neuroplastic.restrict import RestrictParams, attach_restriction, count_k, describe
+from neuroplastic.roles import Roles, dense_layer_roles
 
 
 def net(n_in=12, n_hid=8, n_out=3, seed=0):
@@ -21,6 +22,22 @@ def net(n_in=12, n_hid=8, n_out=3, seed=0):
     return groups, ledger, g
 
 
+def mlp_roles(groups):
+    """Declared roles of ``net()``'s groups (or of any [weight, bias, weight, bias] pair)."""
+    w1, b1, w2, b2 = (g.name for g in groups)
+    declared = [
+        *dense_layer_roles(w1, b1, "input", "input", "hidden1"),
+        *dense_layer_roles(w2, b2, "output", "hidden1", "output"),
+    ]
+    return Roles(groups, declared, "test net")
+
+
+def one_layer(groups):
+    """Roles of one input layer: a weight group and optionally its bias."""
+    bias = groups[1].name if len(groups) > 1 else None
+    return Roles(groups, dense_layer_roles(groups[0].name, bias, "input", "input", "hidden1"), "t")
+
+
 def written(syn, dw):
     before = syn.w.detach().clone()
     stats = syn.apply(dw)
@@ -31,7 +48,7 @@ def written(syn, dw):
 
 def test_top_writes_the_largest_fraction_per_group():
     groups, _, g = net()
-    attach_restriction(groups, RestrictParams(policy="top", p=0.25, bias="own"))
+    attach_restriction(mlp_roles(groups), RestrictParams(policy="top", p=0.25, bias="own"))
     for syn in groups:
         dw = torch.randn(syn.w.shape, generator=g)
         delta = written(syn, dw)
@@ -43,25 +60,25 @@ def test_top_writes_the_largest_fraction_per_group():
 
 def test_balanced_uses_ratio_on_later_layers():
     groups, _, _g = net(n_in=12, n_out=3)
-    attach_restriction(groups, RestrictParams(policy="balanced", p=0.1))
+    attach_restriction(mlp_roles(groups), RestrictParams(policy="balanced", p=0.1))
     assert [f.fraction for f in (s.restriction for s in groups)] == pytest.approx(
         [0.1, 0.1, 0.4, 0.4]
     )
     groups, _, _ = net(n_in=12, n_out=3)
-    attach_restriction(groups, RestrictParams(policy="balanced", p=0.5))
+    attach_restriction(mlp_roles(groups), RestrictParams(policy="balanced", p=0.5))
     assert groups[2].restriction.fraction == 1.0
 
 
 def test_per_neuron_keeps_p_per_row():
     groups, _, g = net()
-    attach_restriction(groups, RestrictParams(policy="per-neuron", p=0.25))
+    attach_restriction(mlp_roles(groups), RestrictParams(policy="per-neuron", p=0.25))
     delta = written(groups[0], torch.randn(8, 12, generator=g))
     assert (torch.count_nonzero(delta, dim=1) == 3).all()
 
 
 def test_path_only_touches_k_hidden_units():
     groups, ledger, g = net()
-    attach_restriction(groups, RestrictParams(policy="path", k=3, seed=1))
+    attach_restriction(mlp_roles(groups), RestrictParams(policy="path", k=3, seed=1))
     units = groups[0].restriction.rows
     assert int(units.sum()) == 3
     d1 = written(groups[0], torch.randn(8, 12, generator=g))
@@ -77,7 +94,7 @@ def test_path_only_touches_k_hidden_units():
 
 def test_path_top_selects_within_the_path():
     groups, _, g = net()
-    attach_restriction(groups, RestrictParams(policy="path-top", k=4, p=0.5, seed=2))
+    attach_restriction(mlp_roles(groups), RestrictParams(policy="path-top", k=4, p=0.5, seed=2))
     units = groups[0].restriction.rows
     d1 = written(groups[0], torch.randn(8, 12, generator=g))
     assert (d1[~units] == 0).all()
@@ -86,7 +103,7 @@ def test_path_top_selects_within_the_path():
 
 def test_controls_random_weight_frozen():
     groups, _, g = net()
-    attach_restriction(groups, RestrictParams(policy="random", p=0.25, seed=3))
+    attach_restriction(mlp_roles(groups), RestrictParams(policy="random", p=0.25, seed=3))
     fixed = groups[0].restriction.fixed.clone()
     for _ in range(3):
         delta = written(groups[0], torch.randn(8, 12, generator=g))
@@ -94,13 +111,13 @@ def test_controls_random_weight_frozen():
     assert int(fixed.sum()) == count_k(0.25, 96)
 
     groups, _, g = net()
-    attach_restriction(groups, RestrictParams(policy="weight", p=0.25))
+    attach_restriction(mlp_roles(groups), RestrictParams(policy="weight", p=0.25))
     w0 = groups[0].w.detach().abs().clone()
     delta = written(groups[0], torch.randn(8, 12, generator=g))
     assert w0[delta != 0].min() >= w0[delta == 0].max()
 
     groups, _ledger, g = net()
-    attach_restriction(groups, RestrictParams(policy="frozen-hidden"))
+    attach_restriction(mlp_roles(groups), RestrictParams(policy="frozen-hidden"))
     assert (written(groups[0], torch.randn(8, 12, generator=g)) == 0).all()
     assert (written(groups[1], torch.randn(8, generator=g)) == 0).all()
     assert (written(groups[2], torch.randn(3, 8, generator=g)) != 0).all()
@@ -127,8 +144,8 @@ def test_apply_outer_equals_dense_apply(params):
     w0 = torch.randn(400, 300, generator=g, dtype=torch.float64)
     fast = Synapses("fc1.weight", w0, ledger=Ledger())
     slow = Synapses("fc1.weight", w0, ledger=Ledger())
-    attach_restriction([fast], params)
-    attach_restriction([slow], params)
+    attach_restriction(one_layer([fast]), params)
+    attach_restriction(one_layer([slow]), params)
     for _ in range(3):
         a = torch.randn(400, generator=g, dtype=torch.float64)
         b = torch.randn(300, generator=g, dtype=torch.float64)
@@ -150,7 +167,7 @@ def test_apply_outer_shape_error():
 def test_path_k_too_large_is_a_parameter_error():
     groups, _, _ = net()
     with pytest.raises(ParameterError, match="path k=9"):
-        attach_restriction(groups, RestrictParams(policy="path", k=9))
+        attach_restriction(mlp_roles(groups), RestrictParams(policy="path", k=9))
 
 
 @pytest.mark.parametrize("name", available_methods())
@@ -162,7 +179,7 @@ def test_every_method_composes_with_top_p(name):
     )
     learner = method.build(ctx, method.params_model(batch_size=8))
     groups = learner.synapses()
-    attach_restriction(groups, RestrictParams(policy="top", p=0.2))
+    attach_restriction(learner.roles(), RestrictParams(policy="top", p=0.2))
     g = torch.Generator().manual_seed(1)
     for _ in range(4):
         learner.train_step(torch.rand(8, 10, generator=g), torch.randint(0, 4, (8,), generator=g))
@@ -178,7 +195,7 @@ def test_bias_is_selected_with_its_weights_by_one_threshold():
     """The papers' bias is input n_in + 1: one top-p selection over [W | b]."""
     w = Synapses("fc.weight", torch.zeros(3, 4))
     b = Synapses("fc.bias", torch.zeros(3))
-    attach_restriction([w, b], RestrictParams(policy="top", p=0.25))  # 3 of 12 weights
+    attach_restriction(one_layer([w, b]), RestrictParams(policy="top", p=0.25))  # 3 of 12 weights
     assert b.restriction.partner is w.restriction
     dw = torch.tensor([[9.0, 1, 1, 1], [1, 8, 1, 1], [1, 1, 7, 1]])
     w.apply(dw)
@@ -187,7 +204,7 @@ def test_bias_is_selected_with_its_weights_by_one_threshold():
     assert b.w.detach().tolist() == [7.5, 0.0, 100.0]
     own_w = Synapses("g.weight", torch.zeros(3, 4))
     own_b = Synapses("g.bias", torch.zeros(3))
-    attach_restriction([own_w, own_b], RestrictParams(policy="top", p=0.25, bias="own"))
+    attach_restriction(one_layer([own_w, own_b]), RestrictParams(policy="top", p=0.25, bias="own"))
     own_w.apply(dw)
     own_b.apply(torch.tensor([7.5, 6.9, 100.0]))  # its own top 25 %: one entry
     assert own_b.w.detach().tolist() == [0.0, 0.0, 100.0]
