@@ -30,7 +30,8 @@ from torch import Tensor
 from neuroplastic.errors import ParameterError
 from neuroplastic.methods.base import BuildContext, Learner, TrainingParams, one_hot
 from neuroplastic.methods.registry import register_method
-from neuroplastic.models.layers import DenseLayer, layer_synapses
+from neuroplastic.models.layers import DenseLayer, chain_roles, layer_synapses
+from neuroplastic.roles import SynapseRole
 from neuroplastic.rules.bcm import BCMParams, bcm_delta, bcm_threshold
 from neuroplastic.rules.delta import normalized_covariance_delta
 from neuroplastic.rules.hebb import HebbParams, hebb_delta
@@ -157,6 +158,9 @@ class UnsupervisedReadoutLearner(Learner):
 
     def synapses(self) -> list[Synapses]:
         return layer_synapses([self.hidden, self.readout])
+
+    def synapse_roles(self) -> list[SynapseRole]:
+        return chain_roles([self.hidden, self.readout])
 
     @property
     def architecture(self) -> str:
