@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from typing import Literal
+from typing import Literal, cast
 
 import torch
 from pydantic import Field
@@ -26,7 +26,8 @@ from torch import Tensor
 
 from neuroplastic.methods.base import BuildContext, Learner, TrainingParams, one_hot
 from neuroplastic.methods.registry import register_method
-from neuroplastic.models.layers import DenseLayer, layer_synapses
+from neuroplastic.models.layers import DenseLayer, chain_roles, layer_synapses
+from neuroplastic.roles import SynapseRole
 from neuroplastic.synapses import Synapses
 
 _DERIVATIVES = {
@@ -107,6 +108,9 @@ class FeedbackAlignmentLearner(Learner):
 
     def synapses(self) -> list[Synapses]:
         return layer_synapses(self.layers)
+
+    def synapse_roles(self) -> list[SynapseRole]:
+        return chain_roles([cast(DenseLayer, layer) for layer in self.layers])
 
     @property
     def architecture(self) -> str:

@@ -44,6 +44,7 @@ from neuroplastic.models.diehl_cook import (
     simulate,
     theta_decay,
 )
+from neuroplastic.roles import SynapseRole
 from neuroplastic.rules.stdp import STDPParams, stdp_delta, stdp_event_sums
 from neuroplastic.synapses import Synapses
 
@@ -195,6 +196,10 @@ class STDPDiehlCookLearner(Learner):
 
     def synapses(self) -> list[Synapses]:
         return [self.fc1]
+
+    def synapse_roles(self) -> list[SynapseRole]:
+        """The input → excitatory weights (the readout is a vote, not synapses)."""
+        return [SynapseRole("fc1.weight", "weight", "input", "input", "excitatory")]
 
     @property
     def architecture(self) -> str:
