@@ -179,8 +179,14 @@ class STDPDiehlCookLearner(Learner):
         """Spike counts (B, n_exc) without learning (θ fixed, fixed-seed Poisson input)."""
         x = x.to(self.fc1.w.device)
         gen = torch.Generator(device=x.device).manual_seed(self.p.predict_seed)
-        counts, _, _ = self._present(x, self.fc1.w.detach().T.contiguous(), False, gen)
-        return counts
+        w_in_major = self.fc1.w.detach().T.contiguous()
+        chunk = 256  # bounds the (T, chunk, n) rasters
+        if x.shape[0] == 0:
+            return torch.zeros(0, self.n_exc, device=x.device)
+        return torch.cat(
+            [self._present(x[k : k + chunk], w_in_major, False, gen)[0]
+             for k in range(0, x.shape[0], chunk)]
+        )  # fmt: skip
 
     @torch.no_grad()
     def predict(self, x: Tensor) -> Tensor:

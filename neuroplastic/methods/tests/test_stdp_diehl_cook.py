@@ -4,10 +4,11 @@ import pytest
 import torch
 
 from neuroplastic.energy.ledger import Ledger
-from neuroplastic.errors import NonFiniteUpdateError
+from neuroplastic.errors import DivergedError, NonFiniteUpdateError
 from neuroplastic.methods import BuildContext, get_method
 from neuroplastic.methods import stdp_diehl_cook as sdc
 from neuroplastic.models.diehl_cook import normalized, poisson_events
+from neuroplastic.train import LoopSettings, Trainer
 
 
 def build(seed=0, n_in=20, n=6, classes=2, **kw):
@@ -135,3 +136,8 @@ def test_divergence_stops_with_step_and_writes_nothing(monkeypatch):
         learner.train_step(x, y)
     assert torch.equal(learner.fc1.w.detach(), before)
     assert learner.ledger.counts("fc1.weight").m0 == m0
+    # through the training loop the run stops as 'diverged' with its step
+    with pytest.raises(DivergedError, match="diverged at step 1") as info:
+        Trainer(learner, LoopSettings(epochs=1, batch_size=8)).fit(x, y, x, y)
+    assert info.value.step == 1
+    assert torch.equal(learner.fc1.w.detach(), before)

@@ -1,0 +1,150 @@
+"""Benchmark: training speed of Diehl & Cook STDP (``stdp-diehl-cook``), online and batched.
+
+Diehl & Cook at ``--neurons`` (default 400) excitatory neurons, 784 Poisson inputs, 250 steps of
+1 ms per sample, on the first MNIST training images. Three loops, one process, same thread count
+(default 1):
+
+- ``online``: the method with ``mode=online`` (one sample at a time, one counted write per
+  sample; event-driven input currents and STDP sums);
+- ``batched``: ``mode=batched`` with ``--batch`` samples per write (one counted write per batch);
+- ``dense_step``: a plain per-step loop in the style of peer simulators (dense input current
+  ``W s(t)`` and dense trace/weight updates of all synapses every step, batch 1, no ledger): the
+  baseline the speed-ups are ratios against.
+
+Samples per second are training time only (no evaluation, no label assignment readout).
+Targets (issue 15, on the shared 2-core machine): ≥ 480 samples/s batched, ≥ 100 samples/s
+online. The machine is shared: the JSON records ``uptime``'s load averages before and after.
+With ``--device cuda`` the batched loop also runs on the GPU.
+
+    python benchmarks/stdp_speed.py --json results/stdp_speed.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import platform
+import time
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from neuroplastic.data.mnist import load_mnist
+from neuroplastic.energy.ledger import Ledger
+from neuroplastic.methods import BuildContext, get_method
+from neuroplastic.methods.stdp_diehl_cook import STDPDiehlCookLearner
+from neuroplastic.models.diehl_cook import normalized, poisson_events
+
+
+def load_avg() -> list[float]:
+    return [round(v, 2) for v in os.getloadavg()]
+
+
+def build(neurons: int, device: str, **kw: Any) -> STDPDiehlCookLearner:
+    method = get_method("stdp-diehl-cook")
+    ctx = BuildContext(
+        784, 10, (neurons,), Ledger(), torch.Generator().manual_seed(0), torch.device(device)
+    )
+    learner = method.build(ctx, method.params_model(**kw))
+    assert isinstance(learner, STDPDiehlCookLearner)
+    return learner
+
+
+def time_method(
+    x: torch.Tensor, y: torch.Tensor, neurons: int, mode: str, batch: int, device: str
+) -> float:
+    learner = build(neurons, device, mode=mode, batch_size=batch)
+    x, y = x.to(device), y.to(device)
+    learner.train_step(x[:batch], y[:batch])  # warm-up
+    if device.startswith("cuda"):
+        torch.cuda.synchronize()
+    start = time.perf_counter()
+    for k in range(batch, x.shape[0], batch):
+        learner.train_step(x[k : k + batch], y[k : k + batch])
+    if device.startswith("cuda"):
+        torch.cuda.synchronize()
+    return (x.shape[0] - batch) / (time.perf_counter() - start)
+
+
+def time_dense_step(x: torch.Tensor, neurons: int) -> float:
+    """Per-step dense simulation and STDP (peer-simulator style), batch 1."""
+    learner = build(neurons, "cpu")
+    net, rule = learner.net, learner.rule
+    w = learner.fc1.w.detach().clone()
+    decay = math.exp(-net.dt / net.tau_m)
+    a_pre, a_post = math.exp(-1 / rule.tau_pre), math.exp(-1 / rule.tau_post)
+    gen = torch.Generator().manual_seed(1)
+    start = time.perf_counter()
+    for k in range(x.shape[0]):
+        ev = poisson_events(x[k : k + 1], net.max_rate_hz, net.steps, net.dt, gen)
+        s_in = torch.zeros(net.steps, 784)
+        s_in[ev.t, ev.i] = 1.0
+        v = torch.full((neurons,), net.v_rest)
+        thr = net.v_thresh + learner.theta
+        inh = torch.zeros(neurons)
+        x_pre, x_post = torch.zeros(784), torch.zeros(neurons)
+        for t in range(net.steps):
+            v = v * decay + net.v_rest * (1 - decay) + w @ s_in[t] - inh
+            u = v - thr
+            z = (u >= u.max().clamp(min=0)).float()
+            v = torch.where(z > 0, torch.tensor(net.v_reset), v)
+            inh = net.w_inh * (z.sum() - z)
+            x_post = x_post * a_post
+            x_pre = x_pre * a_pre + s_in[t]
+            w += rule.eta_post * torch.outer(z, x_pre) - rule.eta_pre * torch.outer(x_post, s_in[t])
+            x_post = x_post + z
+        w = normalized(w.clamp(0, 1), learner.total)
+    return x.shape[0] / (time.perf_counter() - start)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--neurons", type=int, default=400)
+    ap.add_argument("--batch", type=int, default=100)
+    ap.add_argument("--samples", type=int, default=1000, help="batched samples timed")
+    ap.add_argument("--online-samples", type=int, default=200)
+    ap.add_argument("--dense-samples", type=int, default=5)
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--device", default="cpu", help="also time batched on this device")
+    ap.add_argument("--json", type=Path, default=None)
+    args = ap.parse_args()
+    torch.set_num_threads(args.threads)
+    data = load_mnist()
+    x = torch.from_numpy(data.train_images.reshape(len(data.train_images), -1)).float() / 255
+    y = torch.from_numpy(data.train_labels).long()
+    load_before = load_avg()
+    dense = time_dense_step(x[: args.dense_samples], args.neurons)
+    online = time_method(x[: args.online_samples + 1], y, args.neurons, "online", 1, "cpu")
+    n_b = args.samples + args.batch
+    batched = time_method(x[:n_b], y[:n_b], args.neurons, "batched", args.batch, "cpu")
+    out: dict[str, Any] = {
+        "benchmark": "stdp_speed",
+        "neurons": args.neurons,
+        "steps_per_sample": 250,
+        "threads": args.threads,
+        "batch": args.batch,
+        "samples_per_s": {"online": online, "batched": batched, "dense_step": dense},
+        "speedup_vs_dense_step": {"online": online / dense, "batched": batched / dense},
+        "targets": {"batched": 480, "online": 100},
+        "load_avg_before": load_before,
+        "load_avg_after": load_avg(),
+        "cpu_count": os.cpu_count(),
+        "platform": platform.platform(),
+        "torch": torch.__version__,
+    }
+    if args.device != "cpu":
+        out["samples_per_s"][f"batched_{args.device}"] = time_method(
+            x[:n_b], y[:n_b], args.neurons, "batched", args.batch, args.device
+        )
+    text = json.dumps(out, indent=2)
+    print(text)
+    if args.json is not None:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(text + "\n")
+
+
+if __name__ == "__main__":
+    main()
