@@ -35,6 +35,7 @@ from neuroplastic.experiments.registry import (
     ExperimentOutput,
     register_experiment,
 )
+from neuroplastic.experiments.spiking_trend_plot import plot_trend
 from neuroplastic.methods.spiking_exact import SpikingExactLearner
 from neuroplastic.paths import checkpoint_dir
 from neuroplastic.results import ResultRecord
@@ -144,7 +145,7 @@ def run_reproduction(params: SpikingReproduceParams, ctx: ExperimentContext) -> 
     payload = reproduce(
         params, seed=ctx.seed, device=ctx.device, quick=ctx.quick, resume=ctx.resume, out=out
     )
-    return ExperimentOutput(payload=payload, files=[out])
+    return ExperimentOutput(payload=payload, files=[out, out.with_suffix(".png")])
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
@@ -223,6 +224,7 @@ def reproduce(
     }
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(payload, indent=2) + "\n")
+    plot_trend(trainer.trend, out.with_suffix(".png"))  # accuracy and spikes against epochs
     return payload
 
 

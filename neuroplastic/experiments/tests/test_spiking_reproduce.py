@@ -47,3 +47,17 @@ def test_old_module_name_forwards_to_the_driver(monkeypatch: pytest.MonkeyPatch)
         runpy.run_module("neuroplastic.spiking.reproduce", run_name="__main__")
     assert len(seen) == 1 and seen[0].epochs == 2 and seen[0].resume  # type: ignore[attr-defined]
     assert main is driver.main
+
+
+@pytest.mark.mnist
+def test_quick_reproduction_writes_the_trend_and_its_figure(
+    tmp_path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from neuroplastic.experiments.spiking_reproduce import main
+
+    monkeypatch.setenv("NEUROPLASTIC_HOME", str(tmp_path / "home"))
+    out = tmp_path / "r.json"
+    main(["--quick", "--epochs", "1", "--threads", "1", "--out", str(out)])
+    payload = json.loads(out.read_text())
+    assert [t["epoch"] for t in payload["trend"]] == [1]
+    assert out.with_suffix(".png").read_bytes()[:4] == b"\x89PNG"
