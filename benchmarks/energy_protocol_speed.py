@@ -1,22 +1,27 @@
-"""Benchmark: speed of the batch-1 energy protocol (784-1000-10, plain backprop, lr 0.01).
+"""Benchmark: speed of the batch-1 energy protocol (784-N-10, plain backprop, lr 0.01).
 
-Four loops train the same network on the same samples (drawn with replacement), batch size 1,
+Five loops train the same network on the same samples (drawn with replacement), batch size 1,
 from the same N(0, 0.03²) initial weights, on MNIST prepared as the protocol prescribes:
 
-- ``protocol``: neuroplastic's fast path (``ProtocolNet.step``: ``Synapses.apply_outer`` and
-  ``Synapses.apply``, every write counted by the ledger: M0, M1, M2 per group);
+- ``protocol``: neuroplastic's step (``ProtocolNet.step``; without restriction the fused
+  writer ``OuterBatch``, every write counted by the ledger: M0, M1, M2 per group);
+- ``protocol_generic``: the same step through ``Synapses.apply_outer`` and ``Synapses.apply``
+  per group (the path a restriction or a cache takes; the fused writer switched off);
 - ``torch_plain``: a plain PyTorch loop: ``nn.Linear`` layers, leaky ReLU, ``0.5·Σ(out−t)²``,
   ``loss.backward()``, ``torch.optim.SGD``;
 - ``torch_manual``: the fastest plain loop we could write: hand-written gradients, ``addmv`` and
   in-place ``addr_`` (no ledger, no autograd);
 - ``numpy``: a NumPy loop in the style of the authors' code (weights stored input × output,
-  ``np.dot``, ``np.outer``), which the issue puts at about 230 samples/s.
+  ``np.dot``, ``np.outer``), no counting.
 
 Samples per second are the median over ``--repeats`` alternating rounds of ``--samples`` each
-(after a warm-up), training time only (no evaluation). Targets (issue 5): protocol time ≤ 1.5×
-``torch_plain``, and ≥ 2× the authors' NumPy speed (230 samples/s → ≥ 460 samples/s; we also
-measure our NumPy-style loop on this machine). torch threads: ``--threads`` (default 1, the
-protocol's default; all loops use the same setting). Writes JSON (``--json``).
+(after a warm-up), training time only (no evaluation). Reported: absolute samples/s of every
+loop and each loop's speed relative to ``torch_plain`` measured in the same run (the number
+that survives a loaded machine; absolute rates depend on the load, so record ``uptime`` with
+them). Issue 12 targets, plain backprop, batch 1, one thread: ≥ 10,000 samples/s at N = 100,
+≥ 1,800 at N = 1000, ≥ 300 for ``--restrict top --p 0.1`` at N = 1000. torch threads:
+``--threads`` (default 1, the protocol's default; all loops use the same setting). Writes JSON
+(``--json``).
 
     python benchmarks/energy_protocol_speed.py --json results/energy_protocol_speed.json
 """
@@ -42,7 +47,7 @@ from neuroplastic.experiments.energy_protocol import (
     load_protocol_data,
 )
 
-AUTHORS_NUMPY_SAMPLES_PER_S = 230.0
+TARGET_SAMPLES_PER_S = {(100, "none"): 10_000.0, (1000, "none"): 1_800.0, (1000, "top"): 300.0}
 
 
 def run_protocol_loop(net: ProtocolNet, x: Tensor, t: Tensor, order: list[int]) -> float:
@@ -128,6 +133,8 @@ def main() -> None:
     gen = torch.Generator().manual_seed(0)
     params = EnergyParams(n_hid=args.n_hid, restrict=args.restrict, p=args.p)
     net = ProtocolNet(params, 784, 10, gen)
+    generic = ProtocolNet(params, 784, 10, torch.Generator().manual_seed(0))
+    generic.fast = False
     w0 = [s.w.detach().clone() for s in net.groups]
     model, opt = make_torch_plain(w0)
     manual = [w.clone() for w in w0]
@@ -139,21 +146,25 @@ def main() -> None:
     ]
     order_gen = torch.Generator().manual_seed(1)
     times: dict[str, list[float]] = {
-        k: [] for k in ("protocol", "torch_plain", "torch_manual", "numpy")
+        k: [] for k in ("protocol", "protocol_generic", "torch_plain", "torch_manual", "numpy")
     }
     warm = torch.randint(x.shape[0], (200,), generator=order_gen).tolist()
     run_protocol_loop(net, x, t, warm)
+    run_protocol_loop(generic, x, t, warm)
     run_torch_plain(model, opt, x, t, warm)
     run_torch_manual(manual, x, t, warm)
     run_numpy(np_w, x_np1, t_np, warm)
     for _ in range(args.repeats):
         order = torch.randint(x.shape[0], (args.samples,), generator=order_gen).tolist()
         times["protocol"].append(run_protocol_loop(net, x, t, order))
+        times["protocol_generic"].append(run_protocol_loop(generic, x, t, order))
         times["torch_plain"].append(run_torch_plain(model, opt, x, t, order))
         times["torch_manual"].append(run_torch_manual(manual, x, t, order))
         times["numpy"].append(run_numpy(np_w, x_np1, t_np, order))
     rate = {k: args.samples / statistics.median(v) for k, v in times.items()}
-    ratio_plain = rate["torch_plain"] / rate["protocol"]
+    target = TARGET_SAMPLES_PER_S.get((args.n_hid, args.restrict))
+    with open("/proc/loadavg") as f:
+        load = f.read().split()[:3]
     out: dict[str, Any] = {
         "benchmark": "energy_protocol_speed",
         "architecture": f"784-{args.n_hid}-10",
@@ -161,23 +172,20 @@ def main() -> None:
         "samples_per_round": args.samples,
         "repeats": args.repeats,
         "threads": args.threads,
+        "load_average": load,
         "samples_per_s": rate,
+        "speed_relative_to_torch_plain": {k: v / rate["torch_plain"] for k, v in rate.items()},
+        "target_samples_per_s": target,
+        "meets_target": None if target is None else rate["protocol"] >= target,
         "seconds": times,
-        "time_ratio_protocol_vs_torch_plain": ratio_plain,
-        "time_ratio_protocol_vs_torch_manual": rate["torch_manual"] / rate["protocol"],
-        "speedup_vs_authors_numpy_230": rate["protocol"] / AUTHORS_NUMPY_SAMPLES_PER_S,
-        "speedup_vs_our_numpy_loop": rate["protocol"] / rate["numpy"],
-        "target_time_ratio_max": 1.5,
-        "target_speedup_min": 2.0,
-        "meets_time_ratio": ratio_plain <= 1.5,
-        "meets_speedup_vs_230": rate["protocol"] / AUTHORS_NUMPY_SAMPLES_PER_S >= 2.0,
         "machine": {
             "platform": platform.platform(),
             "processor": platform.processor(),
             "torch": torch.__version__,
             "numpy": np.__version__,
         },
-        "note": "shared CPU, loaded by other jobs: absolute rates are inflated (slower)",
+        "note": "absolute rates depend on the machine's load (load_average); the relative "
+        "speeds are measured in the same process, alternating",
     }
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(out, indent=2) + "\n")

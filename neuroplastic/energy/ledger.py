@@ -26,6 +26,15 @@ moving s into l is a persistent write (it enters M0/M1/M2 and also ``consolidati
 
 Only :class:`neuroplastic.synapses.Synapses` reports to the ledger, so the counts are right
 by construction; the test-suite checks them against weight differences.
+
+Device-side totals. :meth:`Ledger.record_update_tensor` takes one update's ``(M0, M1, M2)`` as a
+tensor on the weights' device and adds it to a float64 running total on that device (one small
+kernel, no host sync); the totals are read into :class:`Counts` lazily, by every query and by
+:meth:`Ledger.state_dict`. The running total starts from the slot's current value and adds each
+update's float32 statistics in float64 in order, so the result is bit-identical to adding the
+same values as Python floats (tested). A non-finite update reported with ``finite`` False sets a
+device-side flag: the next read raises :class:`~neuroplastic.errors.NonFiniteUpdateError` naming
+the group (see :meth:`Ledger.check_finite`).
 """
 
 from __future__ import annotations
@@ -38,7 +47,7 @@ from typing import TYPE_CHECKING, Any
 
 import torch
 
-from neuroplastic.errors import ParameterError
+from neuroplastic.errors import NonFiniteUpdateError, ParameterError
 
 if TYPE_CHECKING:
     from neuroplastic.synapses import Synapses
@@ -110,6 +119,11 @@ class Ledger:
         self._counts: dict[tuple[str, str], Counts] = {}
         self._groups: dict[str, Synapses] = {}
         self._initial: dict[str, torch.Tensor] = {}
+        # device-side running totals [M0, M1, M2] (float64) and applies per (group, phase),
+        # folded into self._counts by _flush(); non-finite flags per group
+        self._pending: dict[tuple[str, str], torch.Tensor] = {}
+        self._pending_applies: dict[tuple[str, str], int] = {}
+        self._bad: dict[str, torch.Tensor] = {}
 
     # ------------------------------------------------------------------ phases
     @property
@@ -150,6 +164,8 @@ class Ledger:
 
     def _slot(self, group: str) -> Counts:
         key = (group, self._phase)
+        if key in self._pending:  # a float record after device-side ones: keep the order
+            self._flush()
         slot = self._counts.get(key)
         if slot is None:
             slot = self._counts[key] = Counts()
@@ -163,15 +179,71 @@ class Ledger:
         m1: float,
         m2: float,
         m_alpha: dict[str, float] | None = None,
+        applies: int = 1,
     ) -> None:
         """Add one applied update's statistics (called by ``Synapses.apply``)."""
         slot = self._slot(group)
         slot.m0 += m0
         slot.m1 += m1
         slot.m2 += m2
-        slot.applies += 1
+        slot.applies += applies
         for key, value in (m_alpha or {}).items():
             slot.m_alpha[key] = slot.m_alpha.get(key, 0.0) + value
+
+    def record_update_tensor(
+        self, group: str, stats: torch.Tensor, finite: torch.Tensor | None = None
+    ) -> None:
+        """Add one applied update given as a tensor ``[M0, M1, M2]`` (any float dtype and device).
+
+        No host sync: the values are added to a float64 total on ``stats``' device and read
+        lazily. ``finite`` (a bool scalar tensor, optional) False marks a non-finite proposal:
+        the next read raises :class:`NonFiniteUpdateError` for ``group``.
+        """
+        key = (group, self._phase)
+        total = self._pending.get(key)
+        if total is None or total.device != stats.device:
+            if total is not None:
+                self._flush()
+            slot = self._slot(group)
+            total = torch.tensor(
+                [slot.m0, slot.m1, slot.m2], dtype=torch.float64, device=stats.device
+            )
+            self._pending[key] = total
+            self._pending_applies[key] = 0
+        total.add_(stats)
+        self._pending_applies[key] += 1
+        if finite is not None:
+            bad = self._bad.get(group)
+            if bad is None:
+                self._bad[group] = ~finite
+            else:
+                bad.logical_or_(~finite)
+
+    def check_finite(self) -> None:
+        """Raise :class:`NonFiniteUpdateError` if a group was sent a non-finite update.
+
+        Reads the device-side flags (one host sync); every query calls it. The flag is cleared
+        when it is raised (the update was not written, so the counts stay valid).
+        """
+        for group, bad in list(self._bad.items()):
+            if bool(bad):
+                del self._bad[group]
+                raise NonFiniteUpdateError(
+                    f"{group}: a proposed update contained NaN or infinity; it was not written"
+                )
+
+    def _flush(self) -> None:
+        """Fold the device-side running totals into the counts (one host sync per slot)."""
+        if not self._pending:
+            self.check_finite()
+            return
+        pending, applies = self._pending, self._pending_applies
+        self._pending, self._pending_applies = {}, {}
+        for key, total in pending.items():
+            slot = self._counts.setdefault(key, Counts())
+            slot.m0, slot.m1, slot.m2 = (float(v) for v in total.tolist())
+            slot.applies += applies[key]
+        self.check_finite()
 
     def record_transient(self, group: str, m0: float, m1: float, m2: float) -> None:
         """A write into a cached group's transient weights s (counted apart from M0/M1)."""
@@ -215,6 +287,7 @@ class Ledger:
     # ----------------------------------------------------------------- queries
     def counts(self, group: str | None = None, phase: str | None = None) -> Counts:
         """Counts summed over the groups and phases that match (None = all)."""
+        self._flush()
         total = Counts()
         for (g, p), c in self._counts.items():
             if (group is None or g == group) and (phase is None or p == phase):
@@ -223,6 +296,7 @@ class Ledger:
 
     def phases(self) -> list[str]:
         """Phases with at least one record, in first-seen order."""
+        self._flush()
         seen: dict[str, None] = {}
         for _, p in self._counts:
             seen.setdefault(p, None)
@@ -268,6 +342,7 @@ class Ledger:
     # ------------------------------------------------------------- persistence
     def state_dict(self) -> dict[str, Any]:
         """Everything needed to continue counting after a restart (for checkpoints)."""
+        self._flush()
         return {
             "alphas": list(self.alphas),
             "phase": self._phase,
@@ -279,6 +354,7 @@ class Ledger:
         """Restore counts and initial weights saved by :meth:`state_dict`."""
         self.alphas = tuple(float(a) for a in state["alphas"])
         self._phase = str(state["phase"])
+        self._pending, self._pending_applies, self._bad = {}, {}, {}
         self._counts = {(g, p): Counts.from_dict(c) for g, p, c in state["counts"]}
         for name, tensor in state["initial"].items():
             device = self._groups[name].w.device if name in self._groups else tensor.device

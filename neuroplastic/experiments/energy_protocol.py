@@ -17,11 +17,13 @@ caching the maintenance energy, consolidation counts and ``energy_total = M1 + m
 (caches are flushed, and the flush paid for, when training stops).
 
 Fast path. The loop is written out for batch size 1: two ``addmv`` forward, the backprop errors
-from the *unfiltered* weights, then ``Synapses.apply_outer`` (rank-1 write, counted from the
-factors; top-k from the sorted factors under a top-p restriction) for the weight matrices and
-``Synapses.apply`` for the biases. Sample indices, targets and data are prepared once; torch
-runs single-threaded by default (``threads``), which on a small shared CPU avoids thread
-wake-up costs that dominate batch-1 work.
+from the *unfiltered* weights, then, without restriction or cache on the CPU, one fused write of
+all four groups (:class:`~neuroplastic.synapses.OuterBatch`: about 14 torch calls count and
+write the two rank-1 matrices and the two biases); otherwise ``Synapses.apply_outer`` (rank-1
+write, counted from the factors; top-k from the sorted factors under a top-p restriction) for
+the weight matrices and ``Synapses.apply`` for the biases. Sample indices, targets and data
+are prepared once; torch runs single-threaded by default (``threads``), which on a small shared
+CPU avoids thread wake-up costs that dominate batch-1 work.
 """
 
 from __future__ import annotations
@@ -56,6 +58,7 @@ from neuroplastic.restrict.caching import CacheMode
 from neuroplastic.restrict.policies import Policy
 from neuroplastic.roles import Roles
 from neuroplastic.runs.device import resolve_device
+from neuroplastic.synapses import OuterBatch
 
 EPOCH = 60_000
 QUICK_SAMPLES = 4000
@@ -176,10 +179,16 @@ class ProtocolNet:
         roles = Roles(self.groups, self.mlp.synapse_roles(), owner="the energy protocol network")
         attach_restriction(roles, p.restriction())
         attach_cache(self.groups, p.cache_params())
+        self.fast = True  # use the fused batch-1 writer where it applies (False: generic)
+        self._fast: OuterBatch | bool | None = None
+        # the Parameter objects (module attribute lookup is slow in a batch-1 loop)
+        self._params = [g.w for g in self.groups]
 
     def to(self, device: torch.device) -> ProtocolNet:
         """Move the network to ``device``."""
         self.mlp.to(device)
+        self._fast = None
+        self._params = [g.w for g in self.groups]
         return self
 
     def _hidden(self, pre: Tensor) -> Tensor:
@@ -193,23 +202,50 @@ class ProtocolNet:
         h = self._hidden(F.linear(x, self.w1.w, self.b1.w))
         return F.linear(h, self.w2.w, self.b2.w)
 
+    def fast_writer(self) -> OuterBatch | None:
+        """The fused batch-1 writer (:class:`OuterBatch`) when every group can take it, or None.
+
+        Built on first use (after :meth:`to`), so it sees the groups' device and policies.
+        """
+        if self._fast is None:
+            usable = self.fast and OuterBatch.usable(self.groups)
+            self._fast = (
+                OuterBatch(
+                    [(self.w2, 0, 1), (self.b2, 0, None), (self.w1, 2, 3), (self.b1, 2, None)],
+                    [
+                        self.w2.w.shape[0],
+                        self.w2.w.shape[1],
+                        self.w1.w.shape[0],
+                        self.w1.w.shape[1],
+                    ],
+                )
+                if usable
+                else False
+            )
+        return self._fast if isinstance(self._fast, OuterBatch) else None
+
     @torch.no_grad()
     def step(self, x: Tensor, target: Tensor) -> None:
         """One online backprop step on one sample (x (784,), one-hot target (10,))."""
         lr = self.p.lr
-        pre = torch.addmv(self.b1.w, self.w1.w, x)
+        w1, b1, w2, b2 = self._params
+        pre = torch.addmv(b1, w1, x)
         h = self._hidden(pre)
-        out = torch.addmv(self.b2.w, self.w2.w, h)
+        out = torch.addmv(b2, w2, h)
         if self.p.output == "sigmoid":
             out = torch.sigmoid(out)
             e2 = (out - target) * out * (1 - out)
         else:
             e2 = out - target
-        back = torch.mv(self.w2.w.t(), e2)  # errors from the unfiltered weights
+        back = torch.mv(w2.t(), e2)  # errors from the unfiltered weights
         if self.p.activation == "sigmoid":
             e1 = back * h * (1 - h)
-        else:
-            e1 = torch.where(pre > 0, back, back * 0.1)
+        else:  # back where pre > 0, 0.1·back elsewhere
+            e1 = torch.ops.aten.leaky_relu_backward(back, pre, 0.1, False)
+        fast = self.fast_writer()
+        if fast is not None:
+            fast.apply([e2, h, e1, x], alpha=-lr)
+            return
         self.w2.apply_outer(e2, h, alpha=-lr)
         self.b2.apply(e2, alpha=-lr)
         self.w1.apply_outer(e1, x, alpha=-lr)

@@ -126,3 +126,43 @@ def test_divergence_is_an_outcome_not_a_crash():
     assert out["diverged"] is not None and "NaN or infinity" in out["diverged"]
     assert out["samples_seen"] < 1500
     assert math.isfinite(out["m1"])  # nothing non-finite was written or counted
+
+
+@pytest.mark.parametrize("n_hid", [7, 100])
+def test_fused_writer_equals_generic_path_step_by_step(n_hid):
+    """OuterBatch vs apply_outer/apply: same weights bit for bit, same M0, M1/M2 to 1e-5."""
+    p = EnergyParams(n_hid=n_hid)
+    fast = ProtocolNet(p, 784, 10, torch.Generator().manual_seed(0))
+    slow = ProtocolNet(p, 784, 10, torch.Generator().manual_seed(0))
+    slow.fast = False
+    assert fast.fast_writer() is not None and slow.fast_writer() is None
+    data = tiny_data(60)
+    targets = torch.nn.functional.one_hot(data["y"], 10).float()
+    for i in range(60):
+        fast.step(data["x"][i], targets[i])
+        slow.step(data["x"][i], targets[i])
+        for a, b in zip(fast.groups, slow.groups, strict=True):
+            assert torch.equal(a.w, b.w), a.name
+            ca, cb = fast.ledger.counts(group=a.name), slow.ledger.counts(group=b.name)
+            assert ca.m0 == cb.m0 and ca.applies == cb.applies == i + 1
+            assert ca.m1 == pytest.approx(cb.m1, rel=1e-5)
+            assert ca.m2 == pytest.approx(cb.m2, rel=1e-5)
+
+
+def test_fused_writer_rejects_non_finite_and_writes_nothing():
+    from neuroplastic.errors import NonFiniteUpdateError
+
+    net = ProtocolNet(EnergyParams(n_hid=5), 784, 10, torch.Generator().manual_seed(0))
+    before = [s.w.detach().clone() for s in net.groups]
+    x = torch.zeros(784)
+    x[0] = float("inf")
+    with pytest.raises(NonFiniteUpdateError):
+        net.step(x, torch.zeros(10))
+    for s, w0 in zip(net.groups, before, strict=True):
+        assert torch.equal(s.w.detach(), w0)
+    assert net.ledger.counts().applies == 0
+
+
+def test_fused_writer_not_used_with_a_policy():
+    net = ProtocolNet(EnergyParams(n_hid=5, restrict="top", p=0.1), 784, 10, torch.Generator())
+    assert net.fast_writer() is None
