@@ -40,6 +40,7 @@ from torch import Tensor
 
 from neuroplastic.data import fetch_mnist, load_mnist
 from neuroplastic.energy.ledger import Ledger
+from neuroplastic.energy.summary import LedgerSummary
 from neuroplastic.errors import NonFiniteUpdateError
 from neuroplastic.experiments.registry import (
     ExperimentContext,
@@ -158,6 +159,21 @@ def _layer_summary(ledger: Ledger, prefix: str) -> dict[str, Any]:
         "transient_m0": c.transient_m0,
         "transient_m1": c.transient_m1,
     }
+
+
+_ROW_COST_FIELDS = {
+    "m0",
+    "m1",
+    "m0_min",
+    "m1_min",
+    "m0_inefficiency",
+    "m1_inefficiency",
+    "maintenance",
+    "energy_total",
+    "transient_m0",
+    "consolidation_m0",
+}
+"""The ledger totals a protocol row carries (from :class:`LedgerSummary`)."""
 
 
 class ProtocolNet:
@@ -325,7 +341,7 @@ def run_protocol(
     finally:
         if p.threads:
             torch.set_num_threads(old_threads)
-    summary = net.ledger.summary()
+    cost = LedgerSummary.from_ledger(net.ledger)
     return {
         "params": p.model_dump(),
         "seed": seed,
@@ -338,16 +354,7 @@ def run_protocol(
         "samples_to_target": reached,
         "samples_seen": done,
         "final_accuracy": curve[-1]["accuracy"] if curve else None,
-        "m0": summary["m0"],
-        "m1": summary["m1"],
-        "m0_min": summary["m0_min"],
-        "m1_min": summary["m1_min"],
-        "m0_inefficiency": summary["m0_inefficiency"],
-        "m1_inefficiency": summary["m1_inefficiency"],
-        "maintenance": summary["maintenance"],
-        "energy_total": summary["energy_total"],
-        "transient_m0": summary["transient_m0"],
-        "consolidation_m0": summary["consolidation_m0"],
+        **cost.model_dump(include=_ROW_COST_FIELDS),
         "per_layer": {name: _layer_summary(net.ledger, name) for name in ("fc1", "fc2")},
         "curve": curve,
         "wall_s": wall,

@@ -113,7 +113,7 @@ def test_cli_energy_quick_and_restricted_method(run_main, tmp_path):
     )
     assert code == 0, err
     rec = json.loads((tmp_path / "r.json").read_text())[0]
-    assert rec["restriction"] == "path k=5" and rec["maintenance"] > 0
+    assert rec["restriction"] == "path k=5" and rec["ledger"]["maintenance"] > 0
     assert "path k=5" in out
     code, out, err = run_main("run", "backprop", "--quick", "--cache-c", "0.1")
     assert code == 2 and "need --cache" in err

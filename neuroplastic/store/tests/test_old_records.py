@@ -91,3 +91,13 @@ def test_runs_show_and_list_read_the_old_store(cli, old_store):
         assert f"{100 * flat['test_accuracy']:.2f}%" in shown
         assert f"{flat['m1_min']:,.1f}" in shown  # the M1 min column
         assert flat["architecture"] in shown
+
+
+def test_the_published_spiking_reproduction_record_reads():
+    """The 100-epoch record kept under docs/ was written in the flat layout too."""
+    path = Path(__file__).parents[3] / "docs" / "reproducing" / "data" / "spiking-seed0-e100.json"
+    flat = json.loads(path.read_text())["record"]
+    rec = ResultRecord.model_validate(flat)
+    assert rec.ledger.m1 == flat["m1"] and rec.ledger.m0_min == flat["m0_min"]
+    assert isinstance(rec.method_fields, SpikingFields)
+    assert rec.method_fields.accuracy_no_pseudospikes == flat["accuracy_no_pseudospikes"]
