@@ -47,3 +47,11 @@ class StoreError(NeuroplasticError):
 
 class CheckpointError(NeuroplasticError):
     """A checkpoint is missing, unreadable or belongs to another run."""
+
+
+class ContractError(NeuroplasticError, AssertionError):
+    """A learner breaks the contract every method keeps (``neuroplastic.testing.check_learner``)."""
+
+
+class BypassError(ContractError):
+    """Synaptic state changed by other than what the ledger counted: a write bypassed the door."""

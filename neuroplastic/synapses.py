@@ -157,14 +157,17 @@ class CachePolicy(Protocol):
 class AuditChange:
     """What changed in a counted writer's state between two :meth:`CountedWriter.audit_state`.
 
-    ``m0``/``m1``: non-zero entries and Σ|Δ| of the persistent weights (l; w without a cache);
-    ``transient_m0``/``transient_m1`` the same for the transient weights s (0 without a cache).
+    ``m0``/``m1``: entries changed and Σ|Δ| of the persistent weights (l = w − s with a cache,
+    else w); ``tol``: a bound on the float rounding in ``m1`` (0 where exact); ``w_m0``/``w_m1``:
+    the same for w, the weights the forward pass uses; ``s_abs``: Σ|s| before (0 without cache).
     """
 
     m0: float
     m1: float
-    transient_m0: float = 0.0
-    transient_m1: float = 0.0
+    tol: float = 0.0
+    w_m0: float = 0.0
+    w_m1: float = 0.0
+    s_abs: float = 0.0
 
 
 @runtime_checkable
@@ -611,24 +614,29 @@ class Synapses(nn.Module):
         return self.w.detach().clone(), s
 
     def audit_change(self, before: tuple[Tensor, Tensor | None]) -> AuditChange:
-        """Entries and Σ|Δ| changed since ``before``: of l = w − s and of s (w without cache)."""
+        """Entries and Σ|Δ| changed since ``before``: of l = w − s and of w (the same without
+        a cache). ``l`` is formed in float64 from the stored w and s, so it carries their
+        rounding: ``tol = 2 ε Σ(|w₀| + |w₁| + |s₀| + |s₁|)`` bounds it."""
         w0, s0 = before
         w1, s1 = self.audit_state()
+        dw = w1 - w0
+        w_m0 = float(torch.count_nonzero(dw))
+        w_m1 = float(dw.abs().sum(dtype=torch.float64))
         if s0 is None and s1 is None:
-            d = w1 - w0
-            return AuditChange(
-                float(torch.count_nonzero(d)), float(d.abs().sum(dtype=torch.float64))
-            )
+            return AuditChange(w_m0, w_m1, 0.0, w_m0, w_m1)
         z = torch.zeros_like(w1)
         s0 = z if s0 is None else s0
         s1 = z if s1 is None else s1
         dl = (w1.double() - s1.double()) - (w0.double() - s0.double())
-        ds = s1 - s0
+        eps = torch.finfo(w1.dtype).eps
+        scale = sum(float(t.abs().sum(dtype=torch.float64)) for t in (w0, w1, s0, s1))
         return AuditChange(
-            float(torch.count_nonzero(dl.abs() > 1e-12 * (1.0 + w1.double().abs()))),
+            float(torch.count_nonzero(dl)),
             float(dl.abs().sum()),
-            float(torch.count_nonzero(ds)),
-            float(ds.abs().sum(dtype=torch.float64)),
+            2 * eps * scale,
+            w_m0,
+            w_m1,
+            float(s0.abs().sum(dtype=torch.float64)),
         )
 
     def audit_decays(self) -> bool:

@@ -199,7 +199,7 @@ class PackedWillshaw:
     def audit_change(self, before: Tensor) -> AuditChange:
         """Synapses whose bit changed since ``before`` (|Δw| = 1 each, so M0 = M1)."""
         flipped = float(_popcount_u8(self.bits ^ before))
-        return AuditChange(flipped, flipped)
+        return AuditChange(flipped, flipped, 0.0, flipped, flipped)
 
     def audit_decays(self) -> bool:
         """Binary Willshaw weights never decay."""

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar, TypedDict
 
 import torch
 from pydantic import BaseModel, ConfigDict, Field
@@ -45,10 +45,21 @@ class BuildContext:
     device: torch.device
 
 
+class LearnerTags(TypedDict, total=False):
+    """Capabilities a learner declares (checked by :func:`neuroplastic.testing.check_learner`).
+
+    ``local``: the rule is local (each update uses only pre- and post-synaptic quantities);
+    its training step builds no autograd graph and no weight requires grad.
+    """
+
+    local: bool
+
+
 class Learner(nn.Module, ABC):
     """A model plus the rule that trains it."""
 
     ledger: Ledger
+    tags: ClassVar[LearnerTags] = {}
 
     @abstractmethod
     def train_step(self, x: Tensor, y: Tensor) -> None:

@@ -16,14 +16,14 @@ from __future__ import annotations
 
 import itertools
 import math
-from typing import Literal
+from typing import ClassVar, Literal
 
 import torch
 from pydantic import Field
 from torch import Tensor
 
 from neuroplastic.errors import ParameterError
-from neuroplastic.methods.base import BuildContext, Learner, TrainingParams, one_hot
+from neuroplastic.methods.base import BuildContext, Learner, LearnerTags, TrainingParams, one_hot
 from neuroplastic.methods.registry import register_method
 from neuroplastic.models.layers import DenseLayer, activation, chain_roles, layer_synapses
 from neuroplastic.roles import SynapseRole
@@ -73,6 +73,8 @@ def receptive_field_mask(n_out: int, n_in: int, side: int, g: torch.Generator | 
 
 class RandomProjectionLearner(Learner):
     """Fixed random feature layers + delta-rule readout."""
+
+    tags: ClassVar[LearnerTags] = {"local": True}
 
     def __init__(self, ctx: BuildContext, p: RandomProjectionParams) -> None:
         super().__init__()

@@ -27,7 +27,7 @@ No autograd graph is ever built (all updates run under ``torch.no_grad``).
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 import torch
 from pydantic import Field, model_validator
@@ -35,7 +35,7 @@ from torch import Tensor
 
 from neuroplastic.energy.synops import active_counter
 from neuroplastic.errors import ParameterError
-from neuroplastic.methods.base import BuildContext, Learner, TrainingParams, one_hot
+from neuroplastic.methods.base import BuildContext, Learner, LearnerTags, TrainingParams, one_hot
 from neuroplastic.methods.registry import register_method
 from neuroplastic.roles import SynapseRole, dense_layer_roles
 from neuroplastic.rules.competitive import (
@@ -136,6 +136,8 @@ class StructuralParams(TrainingParams):
 
 class StructuralLearner(Learner):
     """784 → N (structural, competitive Hebbian) → classes (local readout)."""
+
+    tags: ClassVar[LearnerTags] = {"local": True}
 
     rate: Tensor
     h_mean: Tensor
