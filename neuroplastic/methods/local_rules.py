@@ -21,14 +21,14 @@ stops the run as ``diverged`` at that step.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TypeVar
+from typing import ClassVar, TypeVar
 
 import torch
 from pydantic import BaseModel, Field
 from torch import Tensor
 
 from neuroplastic.errors import ParameterError
-from neuroplastic.methods.base import BuildContext, Learner, TrainingParams, one_hot
+from neuroplastic.methods.base import BuildContext, Learner, LearnerTags, TrainingParams, one_hot
 from neuroplastic.methods.registry import register_method
 from neuroplastic.models.layers import DenseLayer, chain_roles, layer_synapses
 from neuroplastic.roles import SynapseRole
@@ -67,6 +67,7 @@ RuleStep = Callable[["UnsupervisedReadoutLearner", Tensor], Tensor]
 class UnsupervisedReadoutLearner(Learner):
     """Hidden layer trained by a local unsupervised rule + normalised delta-rule readout."""
 
+    tags: ClassVar[LearnerTags] = {"local": True}
     h_mean: Tensor
     theta: Tensor
     batches: Tensor
