@@ -320,18 +320,21 @@ def check_synops(s: _Subject) -> None:
 
 
 def check_local(s: _Subject) -> None:
-    """A learner tagged ``local`` builds no autograd graph and holds no weight with grad."""
+    """A learner tagged ``local`` (or ``no_autograd``) builds no autograd graph and holds no
+    weight that requires grad."""
     learner = s.build()
-    if not learner.tags.get("local", False):
+    if not (learner.tags.get("local", False) or learner.tags.get("no_autograd", False)):
         return
 
+    tags = dict(learner.tags)
+
     def built(_t: Tensor) -> Tensor:
-        raise _fail(s.name, "local", "a learner tagged local built an autograd graph")
+        raise _fail(s.name, "local", f"a learner tagged {tags} built an autograd graph")
 
     with torch.autograd.graph.saved_tensors_hooks(built, lambda t: t):
         learner.train_step(*_batch(0))
     if any(g.w.requires_grad for g in learner.synapses()):
-        raise _fail(s.name, "local", "a learner tagged local has weights that require grad")
+        raise _fail(s.name, "local", f"a learner tagged {tags} has weights that require grad")
 
 
 CHECKS: dict[str, Callable[[_Subject], None]] = {

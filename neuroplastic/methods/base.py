@@ -50,9 +50,12 @@ class LearnerTags(TypedDict, total=False):
 
     ``local``: the rule is local (each update uses only pre- and post-synaptic quantities);
     its training step builds no autograd graph and no weight requires grad.
+    ``no_autograd``: the training step builds no autograd graph, though the rule need not be
+    local (e.g. feedback alignment broadcasts the output error). Implied by ``local``.
     """
 
     local: bool
+    no_autograd: bool
 
 
 class Learner(nn.Module, ABC):

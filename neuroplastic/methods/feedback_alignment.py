@@ -18,13 +18,13 @@ from __future__ import annotations
 
 import itertools
 import math
-from typing import Literal, cast
+from typing import ClassVar, Literal, cast
 
 import torch
 from pydantic import Field
 from torch import Tensor
 
-from neuroplastic.methods.base import BuildContext, Learner, TrainingParams, one_hot
+from neuroplastic.methods.base import BuildContext, Learner, LearnerTags, TrainingParams, one_hot
 from neuroplastic.methods.registry import register_method
 from neuroplastic.models.layers import DenseLayer, chain_roles, layer_synapses
 from neuroplastic.roles import SynapseRole
@@ -50,6 +50,8 @@ class FeedbackAlignmentParams(TrainingParams):
 
 class FeedbackAlignmentLearner(Learner):
     """MLP trained with fixed random feedback matrices instead of Wᵀ."""
+
+    tags: ClassVar[LearnerTags] = {"no_autograd": True}
 
     def __init__(self, ctx: BuildContext, p: FeedbackAlignmentParams) -> None:
         super().__init__()

@@ -27,14 +27,14 @@ raised by ``boost_hz`` (the paper's rule), up to ``max_boosts`` times.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 import torch
 from pydantic import Field
 from torch import Tensor
 
 from neuroplastic.errors import NonFiniteUpdateError
-from neuroplastic.methods.base import BuildContext, Learner, TrainingParams, one_hot
+from neuroplastic.methods.base import BuildContext, Learner, LearnerTags, TrainingParams, one_hot
 from neuroplastic.methods.registry import register_method
 from neuroplastic.models.diehl_cook import (
     DiehlCookParams,
@@ -69,6 +69,8 @@ def _sub(model: type[Any], p: STDPDiehlCookParams) -> Any:
 
 class STDPDiehlCookLearner(Learner):
     """Excitatory layer trained by STDP; classes read out by vote of assigned neurons."""
+
+    tags: ClassVar[LearnerTags] = {"local": True}
 
     theta: Tensor
     class_rates: Tensor

@@ -7,6 +7,7 @@ import torch
 from pydantic import TypeAdapter
 
 from neuroplastic.energy.ledger import Ledger
+from neuroplastic.errors import ContractError
 from neuroplastic.methods import BuildContext, available_methods, get_method
 from neuroplastic.restrict import POLICIES, CacheParams, RestrictParams
 from neuroplastic.results import MethodFields
@@ -19,8 +20,23 @@ CACHES = {
 }
 
 
-@pytest.mark.parametrize("check", list(CHECKS))
-@pytest.mark.parametrize("name", available_methods())
+# Known gaps, each a strict xfail so it is noticed when fixed: (method, check) -> why
+KNOWN_GAPS = {
+    ("stdp-diehl-cook", "synops"): "predict does not report its synaptic events to the counter",
+}
+
+
+def _contract_cases():
+    for name in available_methods():
+        for check in CHECKS:
+            gap = KNOWN_GAPS.get((name, check))
+            marks = (
+                [pytest.mark.xfail(strict=True, raises=ContractError, reason=gap)] if gap else []
+            )
+            yield pytest.param(name, check, marks=marks, id=f"{name}-{check}")
+
+
+@pytest.mark.parametrize(("name", "check"), list(_contract_cases()))
 def test_contract(name, check):
     check_learner(name, checks=[check])
 
