@@ -193,7 +193,7 @@ class _Subject:
         torch.manual_seed(seed)
         learner = self.make(_context(seed, self.hidden))
         if self.restrict is not None:
-            attach_restriction(learner.synapses(), self.restrict)
+            attach_restriction(learner.roles(self.name), self.restrict)
         if self.cache is not None:
             attach_cache(learner.synapses(), self.cache)
         return learner

@@ -12,6 +12,7 @@ from neuroplastic.methods import BuildContext, get_method
 from neuroplastic.methods.backprop import BackpropLearner
 from neuroplastic.methods.base import LearnerTags
 from neuroplastic.restrict import CacheParams, RestrictParams, attach_cache, attach_restriction
+from neuroplastic.roles import Roles, dense_layer_roles
 from neuroplastic.testing import CHECKS, DoorAudit, check_learner, check_no_bypass
 
 
@@ -76,7 +77,15 @@ def test_batch_one_outer_writes_pass_the_door_check(policy, cache):
     b1 = Synapses("b1", torch.zeros(400), ledger=ledger)
     w2 = Synapses("w2", torch.randn(10, 400, generator=gen) * 0.03, ledger=ledger)
     groups = [w1, b1, w2]
-    attach_restriction(groups, RestrictParams(policy=policy, p=0.1, k=50))
+    roles = Roles(
+        groups,
+        [
+            *dense_layer_roles("w1", "b1", "input", "input", "hidden1"),
+            *dense_layer_roles("w2", None, "output", "hidden1", "output"),
+        ],
+        "test",
+    )
+    attach_restriction(roles, RestrictParams(policy=policy, p=0.1, k=50))
     attach_cache(groups, cache)
     audit = DoorAudit(groups)
     for i in range(10):
