@@ -226,6 +226,7 @@ class STDPDiehlCookLearner(Learner):
     "stdp-diehl-cook",
     STDPDiehlCookParams,
     "Diehl & Cook 2015: LIF + lateral inhibition + STDP (unsupervised), labels by vote",
+    in_default_comparison=False,
 )
 def build_stdp_diehl_cook(ctx: BuildContext, p: STDPDiehlCookParams) -> Learner:
     """Build the Diehl & Cook STDP network (hidden width = excitatory neurons)."""
