@@ -92,7 +92,9 @@ def run(repeats: int, limit: int | None, seed: int = 0) -> dict[str, Any]:
     epoch_plain(model, opt, x, y)  # warm-up
     epoch_ledger(learner, x, y)
     # after identical training the two must hold (nearly) the same weights
-    max_weight_diff = float((model[0].weight - learner.model.layers[0].weight.w).abs().max())
+    max_weight_diff = float(
+        (model[0].weight.detach() - learner.model.layers[0].weight.w.detach()).abs().max()
+    )
     plain, ledger = [], []
     for _ in range(repeats):
         plain.append(epoch_plain(model, opt, x, y))
