@@ -146,3 +146,33 @@ def test_state_outside_the_checkpoint_fails_resume():
 def test_unknown_check_is_named():
     with pytest.raises(ContractError, match="nope"):
         check_learner("backprop", checks=["nope"])
+
+
+@pytest.mark.parametrize(
+    "kw", [{}, {"restrict": "top", "p": 0.1}, {"cache": True, "tau": 50.0, "theta": 0.002}]
+)
+def test_energy_protocol_steps_pass_the_door_check(kw):
+    """The batch-1 protocol's fused path (OuterBatch) and its restricted / cached paths.
+
+    The rank-1 paths count the proposed nnz(a)·nnz(b); a change that float rounding swallows
+    is counted but not written (documented in Synapses.apply_outer), hence the 1 % slack.
+    """
+    from neuroplastic.experiments.energy_protocol import EnergyParams, ProtocolNet
+
+    gen = torch.Generator().manual_seed(0)
+    net = ProtocolNet(EnergyParams(n_hid=30, **kw), 50, 10, gen)
+    audit = DoorAudit(net.groups, m0_slack=0.01)
+    for i in range(10):
+        target = torch.zeros(10)
+        target[i % 10] = 1.0
+        net.step(torch.rand(50, generator=gen) - 0.5, target)
+        audit.check(f"sample {i}")
+
+
+def test_m0_slack_never_hides_a_bypass():
+    syn = Synapses("g", torch.zeros(100), ledger=Ledger())
+    audit = DoorAudit([syn], m0_slack=0.5)
+    syn.apply(torch.ones(100))
+    syn.w.data[:3] += 1.0  # an uncounted change on top of a counted one
+    with pytest.raises(BypassError):
+        audit.check()
