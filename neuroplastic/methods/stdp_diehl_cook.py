@@ -33,6 +33,7 @@ import torch
 from pydantic import Field
 from torch import Tensor
 
+from neuroplastic.energy.synops import active_counter
 from neuroplastic.errors import NonFiniteUpdateError
 from neuroplastic.methods.base import BuildContext, Learner, LearnerTags, TrainingParams, one_hot
 from neuroplastic.methods.registry import register_method
@@ -112,6 +113,11 @@ class STDPDiehlCookLearner(Learner):
         for _ in range(self.net.max_boosts + 1):
             events = poisson_events(x[idx], rate, self.net.steps, self.net.dt, gen)
             raster = simulate(input_currents(events, w_in_major), self.theta, self.net)
+            counter = active_counter()
+            if counter is not None:  # each input spike is one event per existing synapse
+                reach = (w_in_major != 0).sum(1).to(torch.float64)
+                counter.effective += float(reach[events.i].sum())
+                counter.dense += float(events.batch * self.net.steps * w_in_major.numel())
             c = raster.sum(0).to(counts.dtype)
             counts[idx] = c
             if learn:

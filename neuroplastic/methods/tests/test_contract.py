@@ -21,9 +21,7 @@ CACHES = {
 
 
 # Known gaps, each a strict xfail so it is noticed when fixed: (method, check) -> why
-KNOWN_GAPS = {
-    ("stdp-diehl-cook", "synops"): "predict does not report its synaptic events to the counter",
-}
+KNOWN_GAPS: dict[tuple[str, str], str] = {}
 
 
 def _contract_cases():
