@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor
 
 from neuroplastic.errors import NeuroplasticError, ShapeError
@@ -72,5 +73,47 @@ def spike_train_input(
         )
     times, idx = torch.topk(flat, m, dim=1, largest=False, sorted=True)
     src = torch.div(idx, spike_times.shape[2], rounding_mode="floor")
-    currents = weight.t()[src]  # (B, m, n)
-    return LayerInput(times, currents, counts)
+    return LayerInput(times, _columns(weight, src), counts)
+
+
+def _columns(weight: Tensor, src: Tensor) -> Tensor:
+    """``weight[:, src]`` as (B, m, n): the kick of each event on the layer's neurons.
+
+    An embedding lookup, whose backward sums the rows of each source neuron in a fixed order
+    (bit-identical for a given thread count), unlike ``weight.t()[src]``, whose backward
+    (``index_put_`` with accumulate) adds with float atomics on several CPU threads.
+    """
+    return F.embedding(src, weight.t())
+
+
+def sparse_spike_input(
+    times: Tensor,
+    sample: Tensor,
+    neuron: Tensor,
+    batch: int,
+    weight: Tensor,
+    max_events: int,
+    what: str = "layer",
+) -> LayerInput:
+    """Events from a sparse spike list: spike ``e`` of presynaptic ``neuron[e]`` in sample
+    ``sample[e]`` at ``times[e]``, the list sorted by sample and, within a sample, by time
+    (as :class:`~neuroplastic.spiking.simulate.LayerResult` keeps it).
+
+    Scatters each sample's spikes into a row of ``times`` (B, M), M = most spikes in a
+    sample, padded with ``inf``; raises :class:`EventBudgetError` if M > ``max_events``.
+    ``weight`` is (n, n_src).
+    """
+    counts = torch.bincount(sample, minlength=batch)
+    m = int(counts.max()) if batch and sample.numel() else 0
+    if m > max_events:
+        raise EventBudgetError(
+            f"{what}: a sample has {m} input spikes but the event budget is max_events="
+            f"{max_events}; raise max_events"
+        )
+    start = torch.cumsum(counts, 0) - counts
+    slot = torch.arange(sample.numel(), device=sample.device) - start[sample]
+    padded = torch.full((batch, m), float("inf"), dtype=times.dtype, device=times.device)
+    padded = padded.index_put((sample, slot), times)
+    src = torch.zeros((batch, m), dtype=torch.long, device=sample.device)
+    src = src.index_put((sample, slot), neuron)
+    return LayerInput(padded, _columns(weight, src), counts)

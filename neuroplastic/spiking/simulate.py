@@ -26,28 +26,79 @@ import torch
 from torch import Tensor
 
 from neuroplastic.errors import ParameterError, ShapeError
-from neuroplastic.spiking.events import EventBudgetError, LayerInput, spike_train_input
+from neuroplastic.spiking.events import EventBudgetError, LayerInput, sparse_spike_input
 from neuroplastic.spiking.theta import ThetaParams, transfer
 
 
 @dataclass
 class LayerResult:
-    """One layer's trial: ``spike_times`` (B, S, n) with ``inf`` padding (S = steps + 1),
-    ``final_phase`` φ(T) (B, n), and the input it received."""
+    """One layer's trial as a sparse spike list, sorted by sample and, within a sample, by
+    time: spike ``e`` of ``neuron[e]`` in ``sample[e]`` at ``times[e]`` (differentiable);
+    ``final_phase`` φ(T) (B, n), and the input the layer received."""
 
-    spike_times: Tensor
+    times: Tensor
+    sample: Tensor
+    neuron: Tensor
     final_phase: Tensor
     received: LayerInput
 
     @property
+    def n_spikes(self) -> int:
+        """All spikes of the layer in the batch."""
+        return int(self.times.numel())
+
+    @property
     def spike_counts(self) -> Tensor:
         """Spikes per sample and neuron (B, n), int64."""
-        return torch.isfinite(self.spike_times).sum(1)
+        batch, n = self.final_phase.shape
+        key = self.sample * n + self.neuron
+        return torch.bincount(key, minlength=batch * n).view(batch, n)
+
+    def _by_neuron(self) -> tuple[Tensor, Tensor, Tensor]:
+        """Spikes grouped by (sample, neuron), in time order within a group: the flat keys,
+        the permutation into that order and each spike's rank within its group."""
+        n = self.final_phase.shape[1]
+        key = self.sample * n + self.neuron
+        order = torch.argsort(key, stable=True)
+        key = key[order]
+        counts = torch.bincount(key, minlength=self.final_phase.numel())
+        rank = (
+            torch.arange(key.numel(), device=key.device) - (torch.cumsum(counts, 0) - counts)[key]
+        )
+        return key, order, rank
 
     @property
     def first_spike(self) -> Tensor:
         """Earliest spike per sample and neuron (B, n); ``inf`` for silent neurons."""
-        return self.spike_times.amin(1)
+        key, order, rank = self._by_neuron()
+        first = rank == 0
+        out = torch.full_like(self.final_phase, math.inf).view(-1)
+        out = out.index_put((key[first],), self.times[order[first]])
+        return out.view_as(self.final_phase)
+
+    @property
+    def spike_times(self) -> Tensor:
+        """Dense view (B, S, n), spike ``s`` of each neuron in time order, ``inf`` padding
+        (S = most spikes of one neuron in one sample, at least 1)."""
+        batch, n = self.final_phase.shape
+        key, order, rank = self._by_neuron()
+        slots = int(rank.max()) + 1 if rank.numel() else 1
+        grid = torch.full((batch, n, slots), math.inf, dtype=self.times.dtype)
+        grid = grid.to(self.times.device).view(batch * n, slots)
+        grid = grid.index_put((key, rank), self.times[order])
+        return grid.view(batch, n, slots).transpose(1, 2)
+
+
+def _sparse_spikes(values: Tensor, row_sample: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+    """The finite entries of ``values`` (R, n) (``inf`` = no spike), row r belonging to sample
+    ``row_sample[r]``, as (times, sample, neuron) sorted by sample, then time."""
+    mask = torch.isfinite(values)
+    rows, neuron = mask.nonzero(as_tuple=True)
+    times = values.masked_select(mask)
+    sample = row_sample[rows]
+    by_time = torch.argsort(times.detach(), stable=True)
+    order = by_time[torch.argsort(sample[by_time], stable=True)]
+    return times[order], sample[order], neuron[order]
 
 
 def _advance(phi: Tensor, t_prev: Tensor, t_next: Tensor, period: float) -> tuple[Tensor, Tensor]:
@@ -79,8 +130,8 @@ def run_layer(phi0: Tensor, inp: LayerInput, t_end: float, p: ThetaParams) -> La
     ``phi0`` is (n,) or (B, n) initial phases in [0, Θ]; events at or after ``t_end`` are
     ignored. Requires ``t_end < Θ`` (at most one free spike between events).
 
-    Samples with fewer events than the batch's maximum take their padding steps at ``t_end``
-    with zero kicks (``H(φ, 0) = φ``), so every step is the same tensor program.
+    Samples are sorted by their number of events and the loop runs on a shrinking prefix
+    of them; the spikes come back as a sparse list (no padded spike-time grid).
     """
     period = p.period
     if not t_end < period:
@@ -95,7 +146,8 @@ def run_layer(phi0: Tensor, inp: LayerInput, t_end: float, p: ThetaParams) -> La
     if steps == 0:
         zero = torch.zeros(batch, 1, dtype=phi_all.dtype, device=phi_all.device)
         phi, t_spike = _advance(phi_all, zero, torch.full_like(zero, t_end), period)
-        return LayerResult(t_spike.unsqueeze(1), phi, inp)
+        rows = torch.arange(batch, device=t_spike.device)
+        return LayerResult(*_sparse_spikes(t_spike, rows), phi, inp)
     # Samples sorted by their number of events (most first): at step k exactly the first
     # n_k = #{counts > k} samples have an event, so the loop works on a shrinking prefix and
     # samples that are done cost nothing more. Per-event tensors are prepared at once and
@@ -128,16 +180,11 @@ def run_layer(phi0: Tensor, inp: LayerInput, t_end: float, p: ThetaParams) -> La
     last_index = (sorted_counts - 1).clamp(min=0).unsqueeze(1)
     last = torch.where(sorted_counts.unsqueeze(1) > 0, t_next.gather(1, last_index), 0.0)
     phi, t_end_spike = _advance(phi, last, torch.full_like(last, t_end), period)
-    # scatter the per-step spike rows (step k holds rows 0..n_k-1) into (B, steps + 1, n)
-    flat_rows = torch.cat(
-        [torch.arange(r, device=counts.device) * (steps + 1) + k for k, r in enumerate(n_active)]
-        + [torch.arange(batch, device=counts.device) * (steps + 1) + steps]
-    )
+    # the spike rows of step k belong to the first n_k samples of the sorted order
+    row_sample = torch.cat([order[:rows] for rows in n_active] + [order])
     values = torch.cat([*spikes, t_end_spike], 0)
-    grid = torch.full((batch * (steps + 1), n), math.inf, dtype=values.dtype, device=values.device)
-    grid = grid.index_copy(0, flat_rows, values).view(batch, steps + 1, n)
     inverse = torch.argsort(order)
-    return LayerResult(grid[inverse], phi[inverse], inp)
+    return LayerResult(*_sparse_spikes(values, row_sample), phi[inverse], inp)
 
 
 @dataclass
@@ -181,8 +228,12 @@ def simulate_network(
         )
     layers = [run_layer(phi0[0], first_input, t_end, p)]
     for index in range(1, len(weights)):
-        inp = spike_train_input(
-            layers[-1].spike_times.transpose(1, 2),
+        below = layers[-1]
+        inp = sparse_spike_input(
+            below.times,
+            below.sample,
+            below.neuron,
+            below.final_phase.shape[0],
             weights[index],
             max_events,
             what=f"layer {index + 1}",
