@@ -21,8 +21,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import statistics
+import subprocess
+import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -139,15 +143,99 @@ def profile_step(device: torch.device, phase_init: float, rows: int = 12) -> lis
     ]
 
 
+def worker(phase_init: float, repeats: int) -> dict[str, Any]:
+    """``--worker``: training samples/s of whichever ``neuroplastic`` is on the path."""
+    import neuroplastic
+
+    row = measure(torch.device("cpu"), phase_init, repeats)
+    row["code"] = str(Path(neuroplastic.__file__).parent)
+    row["threads"] = torch.get_num_threads()
+    return row
+
+
+def export_tree(rev: str, into: Path) -> Path:
+    """The ``neuroplastic`` package as of git revision ``rev``, unpacked under ``into``."""
+    archive = subprocess.run(
+        ["git", "archive", rev, "neuroplastic"], check=True, capture_output=True
+    ).stdout
+    subprocess.run(["tar", "-x", "-C", str(into)], input=archive, check=True)
+    return into
+
+
+def compare(rev: str, phase_init: float, threads: list[int], rounds: int) -> dict[str, Any]:
+    """Before/after in one run: ``rev``'s package and the working tree's, in subprocesses
+    that alternate (before, after, before, ...) so both see the same machine load. The
+    speed-up is the ratio of the medians per thread count."""
+    here = Path(__file__).resolve().parent.parent
+    out: dict[str, Any] = {"baseline_rev": rev, "phase_init": phase_init, "by_threads": {}}
+    with tempfile.TemporaryDirectory() as tmp:
+        trees = {"before": export_tree(rev, Path(tmp)), "after": here}
+        for n in threads:
+            rows: dict[str, list[dict[str, Any]]] = {"before": [], "after": []}
+            for _ in range(rounds):
+                for label, tree in trees.items():
+                    env = {**os.environ, "PYTHONPATH": str(tree), "OMP_NUM_THREADS": str(n)}
+                    cmd = [sys.executable, __file__, "--worker", "--threads", str(n)]
+                    cmd += ["--phase-inits", str(phase_init), "--repeats", "3"]
+                    done = subprocess.run(cmd, env=env, check=True, capture_output=True, text=True)
+                    rows[label].append(json.loads(done.stdout.strip().splitlines()[-1]))
+            speed = {
+                k: statistics.median(r["train_samples_per_s"] for r in v) for k, v in rows.items()
+            }
+            out["by_threads"][str(n)] = {
+                "train_samples_per_s_before": speed["before"],
+                "train_samples_per_s_after": speed["after"],
+                "ratio_after_before": speed["after"] / speed["before"],
+                "spikes_per_hidden_neuron": rows["after"][0]["spikes_per_hidden_neuron"],
+                "runs": rows,
+            }
+            print(
+                f"{n} thread(s), phase {phase_init}Θ: before {speed['before']:.0f}/s, after "
+                f"{speed['after']:.0f}/s, ratio {speed['after'] / speed['before']:.2f}",
+                flush=True,
+            )
+    return out
+
+
+def machine_load() -> str:
+    """``uptime`` (the load average while measured)."""
+    return subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--json", default="results/spiking/speed.json")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--phase-inits", default="0.5,0.67", help="fractions of Θ, comma list")
+    parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--baseline-rev",
+        default=None,
+        help="git revision to compare against (before/after in this run, 1 and 2 threads)",
+    )
+    parser.add_argument("--compare-phase", type=float, default=0.66)
+    parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     phases = [float(v) for v in args.phase_inits.split(",")]
+    if args.worker:
+        print(json.dumps(worker(phases[0], args.repeats)))
+        return
+    if args.baseline_rev:
+        load_before = machine_load()
+        payload = {
+            "benchmark": "spiking-exact training speed before/after (784-100-100-10, batch 1000)",
+            "compare": compare(args.baseline_rev, args.compare_phase, [1, 2], args.rounds),
+            "uptime_before": load_before,
+            "uptime_after": machine_load(),
+            "machine": {"platform": platform.platform(), "torch": torch.__version__},
+        }
+        path = Path(args.json)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(payload, indent=2) + "\n")
+        print(f"wrote {path}")
+        return
     devices = [torch.device("cpu")]
     if torch.cuda.is_available():
         devices.append(torch.device("cuda"))

@@ -140,13 +140,16 @@ class SpikingExactLearner(Learner):
                 syn.apply(net.clip_phase_step(syn, -lr * d))
             else:
                 syn.apply(d, alpha=-lr)
-        with torch.no_grad():
+        with torch.no_grad():  # epoch sums kept as tensors: no per-batch host sync
             self._running.add(
-                loss=float(loss) * len(y),
-                correct=int(earliest_spike_correct(t_out, y).sum()),
-                correct_ordinary=int(earliest_spike_correct(trial.output_first_spike, y).sum()),
-                hidden_spikes=sum(int(layer.spike_counts.sum()) for layer in trial.layers[:-1]),
-                events=float(synaptic_events(trial, net.sizes).sum()),
+                loss=loss.detach().double() * len(y),
+                correct=earliest_spike_correct(t_out, y).sum(),
+                correct_ordinary=earliest_spike_correct(trial.output_first_spike, y).sum(),
+                hidden_spikes=sum(layer.n_spikes for layer in trial.layers[:-1]),
+                events=sum(
+                    layer.received.counts.sum() * n
+                    for layer, n in zip(trial.layers, net.sizes[1:], strict=True)
+                ),
                 samples=len(y),
             )
 
@@ -178,7 +181,7 @@ class SpikingExactLearner(Learner):
                 loss=0.0,
                 correct=int(earliest_spike_correct(net.output_times(trial), yb).sum()),
                 correct_ordinary=int(earliest_spike_correct(first, yb).sum()),
-                hidden_spikes=sum(int(layer.spike_counts.sum()) for layer in trial.layers[:-1]),
+                hidden_spikes=sum(layer.n_spikes for layer in trial.layers[:-1]),
                 events=float(synaptic_events(trial, net.sizes).sum()),
                 samples=len(yb),
             )
@@ -229,11 +232,11 @@ class _Running:
     """Sums over the batches of an epoch (training) or a split (evaluation)."""
 
     def __init__(self) -> None:
-        self.loss = 0.0
-        self.correct = 0
-        self.correct_ordinary = 0
+        self.loss: float | Tensor = 0.0
+        self.correct: int | Tensor = 0
+        self.correct_ordinary: int | Tensor = 0
         self.hidden_spikes = 0
-        self.events = 0.0
+        self.events: float | Tensor = 0.0
         self.samples = 0
 
     def add(self, **values: Any) -> None:
@@ -243,11 +246,11 @@ class _Running:
     def summary(self, n_hidden: int) -> dict[str, float]:
         n = max(self.samples, 1)
         return {
-            "loss": self.loss / n,
-            "accuracy": self.correct / n,
-            "accuracy_no_pseudospikes": self.correct_ordinary / n,
+            "loss": float(self.loss) / n,
+            "accuracy": int(self.correct) / n,
+            "accuracy_no_pseudospikes": int(self.correct_ordinary) / n,
             "spikes_per_hidden_neuron": self.hidden_spikes / (n * max(n_hidden, 1)),
-            "synaptic_events_per_sample": self.events / n,
+            "synaptic_events_per_sample": float(self.events) / n,
             "samples": float(self.samples),
         }
 
