@@ -1,6 +1,7 @@
 """The spiking-exact method: registration, the door, phase clipping, details, state."""
 
 import copy
+import json
 import math
 
 import pytest
@@ -131,3 +132,61 @@ def test_state_round_trip_continues_identically():
     b.train_step(*data(7))
     for sa, sb in zip(a.synapses(), b.synapses(), strict=True):
         assert torch.equal(sa.w.detach(), sb.w.detach())
+
+
+def _bright_images(n, seed):
+    """Synthetic 28×28 'images': about 20 % bright pixels, labels from the brightest quarter
+    of the image (learnable, so training moves the weights)."""
+    g = torch.Generator().manual_seed(seed)
+    x = (torch.rand(n, 784, generator=g) < 0.2).float()
+    y = x.view(n, 4, 196).sum(2).argmax(1)
+    return x, y
+
+
+def test_quick_run_is_bit_identical_for_one_seed_and_thread_count(tmp_path, monkeypatch):
+    """Issue 14: two ``--quick`` runs with the same seed and two threads give the same record
+    and weights bit for bit. Full-width layers (784-100-100-10) and an active network, so the
+    multi-threaded kernels that used float atomics (the backward of the weight-column gather)
+    are exercised; the record's wall time is the only field allowed to differ."""
+    from neuroplastic.data.mnist import DataSplits, Split
+    from neuroplastic.runner import Experiment, run_method
+    from neuroplastic.store import RunStore
+
+    monkeypatch.setenv("NEUROPLASTIC_HOME", str(tmp_path))
+    x, y = _bright_images(400, 0)
+    xv, yv = _bright_images(50, 1)
+    data = DataSplits(Split(x, y), Split(xv, yv), Split(xv, yv), list(range(10)))
+    exp = Experiment(hidden=[100], device="cpu", quick=True, progress=False)
+    overrides = {"phase_init": 0.64, "epochs": 1}
+    threads = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        records = []
+        for run in range(2):
+            with RunStore(f"sqlite:///{tmp_path / f'runs{run}.sqlite'}") as store:
+                record = run_method("spiking-exact", overrides, exp, store, data=data)
+            records.append(json.loads(record.model_dump_json(exclude={"wall_s", "run_id"})))
+    finally:
+        torch.set_num_threads(threads)
+    assert records[0]["epochs_done"] == 1 and records[0]["spikes_per_hidden_neuron"] > 0
+    assert records[0] == records[1]
+
+
+def test_checkpoint_of_another_configuration_is_refused_by_name(tmp_path):
+    """Bad input (issue 14): resuming from a checkpoint written under another configuration
+    raises a CheckpointError naming the file, and leaves the learner as built."""
+    from neuroplastic.errors import CheckpointError
+    from neuroplastic.train import LoopSettings, Trainer
+
+    ckpt = tmp_path / "spiking.pt"
+    x, y = data(0, n=40)
+    settings = LoopSettings(epochs=1, batch_size=20, checkpoint_every=20)
+    Trainer(build(), settings, checkpoint_path=ckpt, signature="hidden-12-8").fit(x, y, x, y)
+    assert ckpt.is_file()
+    ctx = BuildContext(16, 3, (7,), Ledger(), torch.Generator().manual_seed(0), torch.device("cpu"))
+    learner = SpikingExactLearner(ctx, SpikingExactParams(hidden="12-6", batch_size=20))
+    before = [s.w.detach().clone() for s in learner.synapses()]
+    trainer = Trainer(learner, settings, checkpoint_path=ckpt, signature="hidden-12-6")
+    with pytest.raises(CheckpointError, match=r"spiking\.pt belongs to another configuration"):
+        trainer.resume()
+    assert all(torch.equal(b, s.w) for b, s in zip(before, learner.synapses(), strict=True))
