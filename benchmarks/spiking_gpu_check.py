@@ -70,7 +70,7 @@ def noiseless_step(learner: SpikingExactLearner, x: Tensor, y: Tensor) -> float:
             syn.apply(net.clip_phase_step(syn, -learner.lr * d))
         else:
             syn.apply(d, alpha=-learner.lr)
-    return float(loss)
+    return float(loss.detach())
 
 
 def agreement(device: torch.device, x: Tensor, y: Tensor, batches: int) -> dict[str, Any]:
