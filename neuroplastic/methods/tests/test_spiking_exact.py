@@ -149,7 +149,7 @@ def test_quick_run_is_bit_identical_for_one_seed_and_thread_count(tmp_path, monk
     multi-threaded kernels that used float atomics (the backward of the weight-column gather)
     are exercised; the record's wall time is the only field allowed to differ."""
     from neuroplastic.data.mnist import DataSplits, Split
-    from neuroplastic.runner import Experiment, run_method
+    from neuroplastic.runs import Experiment, run_method
     from neuroplastic.store import RunStore
 
     monkeypatch.setenv("NEUROPLASTIC_HOME", str(tmp_path))
@@ -168,7 +168,8 @@ def test_quick_run_is_bit_identical_for_one_seed_and_thread_count(tmp_path, monk
             records.append(json.loads(record.model_dump_json(exclude={"wall_s", "run_id"})))
     finally:
         torch.set_num_threads(threads)
-    assert records[0]["epochs_done"] == 1 and records[0]["spikes_per_hidden_neuron"] > 0
+    spiking = records[0]["method_fields"]
+    assert records[0]["epochs_done"] == 1 and spiking["spikes_per_hidden_neuron"] > 0
     assert records[0] == records[1]
 
 
