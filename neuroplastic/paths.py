@@ -3,13 +3,16 @@
 - datasets: ``$NEUROPLASTIC_DATA``, default the per-user cache dir (``~/.cache/neuroplastic``)
 - run store: ``$NEUROPLASTIC_STORE`` (a path or an SQLAlchemy URL), default
   ``<home>/runs.sqlite``
+- checkpoints: ``<home>/checkpoints/<store key>/run-<id>.pt`` (one folder per store)
 - home (store, checkpoints): ``$NEUROPLASTIC_HOME``, default the per-user data dir
   (``~/.local/share/neuroplastic``)
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
+import re
 from pathlib import Path
 
 import platformdirs
@@ -35,13 +38,16 @@ def home_dir() -> Path:
     return Path(platformdirs.user_data_dir(APP_NAME))
 
 
-def store_url(override: str | None = None) -> str:
-    """SQLAlchemy URL of the run store.
+def store_url(override: str | os.PathLike[str] | None = None) -> str:
+    """SQLAlchemy URL of the run store: the one conversion every caller (CLI, library) uses.
 
     ``override`` or ``$NEUROPLASTIC_STORE`` may be a URL (``postgresql+psycopg://...``,
-    ``sqlite:///...``) or a plain file path, which is taken as an SQLite file.
+    ``sqlite:///...``) or a plain file path (relative to the working directory, ``~``
+    expanded, new or existing), which is taken as an SQLite file.
     """
-    value = override or os.environ.get("NEUROPLASTIC_STORE")
+    value = (os.fspath(override) if override is not None else "") or os.environ.get(
+        "NEUROPLASTIC_STORE"
+    )
     if not value:
         return f"sqlite:///{home_dir() / 'runs.sqlite'}"
     if "://" in value:
@@ -52,3 +58,23 @@ def store_url(override: str | None = None) -> str:
 def checkpoint_dir() -> Path:
     """Directory where training checkpoints are written."""
     return home_dir() / "checkpoints"
+
+
+def store_key(url: str) -> str:
+    """A short file-name-safe key of a store URL: ``<database name>-<12 hex of SHA-256(url)>``.
+
+    Two stores never share a key (up to a 48-bit hash collision), so run 1 of one store and
+    run 1 of another get different checkpoint files.
+    """
+    digest = hashlib.sha256(url.encode("utf-8")).hexdigest()[:12]
+    stem = re.sub(r"[^A-Za-z0-9_.-]+", "_", Path(url.rsplit("/", 1)[-1]).stem)[:40] or "store"
+    return f"{stem}-{digest}"
+
+
+def checkpoint_path(url: str, run_id: int) -> Path:
+    """Checkpoint file of run ``run_id`` of the store at ``url``.
+
+    ``<home>/checkpoints/<store key>/run-<id>.pt``: keyed by store and run, so no run ever
+    overwrites another's checkpoint.
+    """
+    return checkpoint_dir() / store_key(url) / f"run-{run_id}.pt"

@@ -30,9 +30,10 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from sqlalchemy import create_engine, delete, event, func, insert, select, update
+from sqlalchemy import create_engine, delete, event, func, insert, select, text, update
 from sqlalchemy.engine import URL, Connection, Engine, make_url
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.schema import CreateIndex, CreateTable
 
 from neuroplastic import paths
 from neuroplastic.errors import ParameterError, StoreError
@@ -50,6 +51,9 @@ __all__ = [
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 """How long an SQLite connection waits for another writer before giving up."""
+
+SCHEMA_LOCK_KEY = 0x6E70_5343  # "npSC"
+"""PostgreSQL advisory lock id that serialises schema creation between processes."""
 
 FAIL_STATUSES: tuple[str, ...] = ("failed", "interrupted", "diverged")
 """Statuses :meth:`RunStore.fail_run` accepts."""
@@ -264,13 +268,15 @@ def _metric_row(row: Any) -> MetricRow:
 class RunStore:
     """Runs, metrics and results in an SQLite file or a PostgreSQL database.
 
-    ``url`` is an SQLAlchemy URL; ``None`` means :func:`neuroplastic.paths.store_url`
-    (``$NEUROPLASTIC_STORE`` or ``<user data dir>/runs.sqlite``). The tables are created
-    if missing. Use as a context manager, or call :meth:`close`.
+    ``url`` is an SQLAlchemy URL or a plain file path (an SQLite file, relative paths taken
+    from the working directory), converted by :func:`neuroplastic.paths.store_url`, the one
+    conversion every caller shares; ``None`` means ``$NEUROPLASTIC_STORE`` or
+    ``<user data dir>/runs.sqlite``. The tables are created if missing. Use as a context
+    manager, or call :meth:`close`.
     """
 
-    def __init__(self, url: str | None = None) -> None:
-        raw = url if url is not None else paths.store_url()
+    def __init__(self, url: str | os.PathLike[str] | None = None) -> None:
+        raw = paths.store_url(url)
         self._safe_url = _mask_url(raw)
         self._host = socket.gethostname()
         try:
@@ -307,11 +313,21 @@ class RunStore:
         Path(database).parent.mkdir(parents=True, exist_ok=True)
 
     def _create_tables(self) -> None:
-        try:
-            metadata.create_all(self._engine)
-        except SQLAlchemyError:
-            # Another process may have created the tables between check and create.
-            metadata.create_all(self._engine)
+        """Create missing tables and indexes; safe when many processes open a new store at once.
+
+        Every statement is ``CREATE ... IF NOT EXISTS`` (idempotent: no check-then-create
+        window, which made one of eight processes opening a new SQLite file fail with "table
+        results already exists"). SQLite serialises the statements with its write lock (the
+        busy timeout makes others wait); on PostgreSQL, whose ``IF NOT EXISTS`` can still race
+        on the catalogue, a transaction-scoped advisory lock serialises them.
+        """
+        with self._engine.begin() as conn:
+            if conn.dialect.name == "postgresql":
+                conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": SCHEMA_LOCK_KEY})
+            for table in metadata.sorted_tables:
+                conn.execute(CreateTable(table, if_not_exists=True))
+                for index in sorted(table.indexes, key=lambda ix: str(ix.name)):
+                    conn.execute(CreateIndex(index, if_not_exists=True))
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -319,6 +335,10 @@ class RunStore:
     def url(self) -> str:
         """The store's URL, with any password masked (safe to print)."""
         return self._safe_url
+
+    def checkpoint_path(self, run_id: int) -> Path:
+        """Where run ``run_id`` of this store keeps its checkpoint (keyed by store and run)."""
+        return paths.checkpoint_path(self._safe_url, run_id)
 
     @property
     def engine(self) -> Engine:
@@ -418,6 +438,22 @@ class RunStore:
             self._require_run(conn, run_id)
             if rows:
                 conn.execute(insert(metrics_table), rows)
+
+    def drop_metrics_after(self, run_id: int, samples_seen: int) -> int:
+        """Delete the run's metric rows logged after ``samples_seen``; return how many.
+
+        A resumed run continues from its checkpoint at ``samples_seen``; rows its previous
+        attempt logged after that point (before it was killed) would otherwise be stored twice.
+        """
+        with self._errors(f"cannot trim metrics of run {run_id}"), self._engine.begin() as conn:
+            self._require_run(conn, run_id)
+            done = conn.execute(
+                delete(metrics_table).where(
+                    metrics_table.c.run_id == run_id,
+                    metrics_table.c.samples_seen > int(samples_seen),
+                )
+            )
+            return int(done.rowcount)
 
     def finish_run(self, run_id: int, record: Mapping[str, Any]) -> None:
         """Store the run's result record and mark it ``finished`` (one transaction)."""

@@ -459,11 +459,12 @@ def test_password_is_masked(tmp_path: Path) -> None:
     assert "alice" in message and "127.0.0.1" in message
 
 
-def test_bad_url_raises_store_error() -> None:
+def test_bad_url_raises_store_error(tmp_path: Path) -> None:
     with pytest.raises(StoreError, match="cannot open run store"):
         RunStore("nosuchdialect://x/y")
-    with pytest.raises(StoreError, match="cannot open run store"):
-        RunStore("::not a url::")
+    (tmp_path / "a-file").write_text("")
+    with pytest.raises(StoreError, match="cannot open run store"):  # a path under a file
+        RunStore(str(tmp_path / "a-file" / "runs.sqlite"))
 
 
 def test_mask_url_fallback() -> None:
@@ -492,3 +493,44 @@ def test_schema_compiles_for_postgresql() -> None:
     assert "TIMESTAMP WITH TIME ZONE" in str(
         CreateTable(metadata.tables["runs"]).compile(dialect=dialect)
     )
+
+
+# --------------------------------------------------------------------------- issue 13
+
+
+def test_plain_relative_and_absolute_paths_open_a_store(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("NEUROPLASTIC_STORE", raising=False)
+    with RunStore("study.sqlite") as s:  # relative, new
+        s.start_run(method="m", dataset="d", params={}, seed=0, device="cpu")
+    with RunStore(str(tmp_path / "study.sqlite")) as s:  # absolute, existing
+        assert s.count_runs() == 1
+    with RunStore(tmp_path / "other.sqlite") as s:  # a Path
+        assert s.count_runs() == 0
+    assert (tmp_path / "other.sqlite").is_file()
+
+
+def test_checkpoints_are_keyed_by_store_and_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("NEUROPLASTIC_HOME", str(tmp_path / "home"))
+    paths_seen = set()
+    for name in ("a.sqlite", "b.sqlite", "sub/a.sqlite"):
+        with RunStore(str(tmp_path / name)) as s:
+            run_id = s.start_run(method="m", dataset="d", params={}, seed=0, device="cpu")
+            assert run_id == 1
+            path = s.checkpoint_path(run_id)
+            assert path.name == "run-1.pt"
+            assert str(tmp_path / "home" / "checkpoints") in str(path)
+            paths_seen.add(path)
+    assert len(paths_seen) == 3
+
+
+def test_drop_metrics_after_keeps_rows_up_to_the_checkpoint(store: RunStore) -> None:
+    run_id = store.start_run(method="m", dataset="d", params={}, seed=0, device="cpu")
+    for step in (100, 200, 300):
+        store.log_metrics(run_id, step, {"acc": step / 1000})
+    assert store.drop_metrics_after(run_id, 200) == 1
+    assert [row.samples_seen for row in store.get_metrics(run_id)] == [100, 200]
