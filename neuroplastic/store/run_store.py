@@ -638,12 +638,35 @@ class RunStore:
             return int(conn.execute(select(func.count()).select_from(runs)).scalar_one())
 
 
+def _set_wal(cursor: Any) -> None:
+    """Switch the file to WAL, retrying with backoff while another process holds the lock.
+
+    Changing the journal mode needs an exclusive lock and SQLite does not always call the busy
+    handler for it: on a brand-new file opened by many processes at once one of them got
+    "database is locked" at once. Retried up to the busy timeout (a no-op once the file is WAL).
+    """
+    import sqlite3
+    import time
+
+    deadline = time.monotonic() + SQLITE_BUSY_TIMEOUT_MS / 1000
+    delay = 0.005
+    while True:
+        try:
+            cursor.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(delay)
+            delay = min(delay * 2, 0.5)
+
+
 def _sqlite_on_connect(dbapi_connection: Any, connection_record: Any) -> None:
     """Per-connection SQLite settings: busy timeout, WAL journal, foreign keys."""
     cursor = dbapi_connection.cursor()
     try:
         cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
-        cursor.execute("PRAGMA journal_mode = WAL")
+        _set_wal(cursor)
         cursor.execute("PRAGMA foreign_keys = ON")
     finally:
         cursor.close()
