@@ -31,21 +31,14 @@ def plot_trend(trend: Sequence[dict[str, Any]], path: Path) -> None:
 
     epochs = [t["epoch"] for t in trend]
     fig, (ax_acc, ax_spk) = plt.subplots(1, 2, figsize=(11, 4))
+    readouts = (
+        ("accuracy", "C0", "with pseudospikes"),
+        ("accuracy_no_pseudospikes", "C1", "ordinary spikes only"),
+    )
     for split, style in (("test", "-"), ("val", ":")):
-        ax_acc.plot(
-            epochs,
-            [100 * t[split]["accuracy"] for t in trend],
-            style,
-            color="C0",
-            label=f"{split}, with pseudospikes",
-        )
-        ax_acc.plot(
-            epochs,
-            [100 * t[split]["accuracy_no_pseudospikes"] for t in trend],
-            style,
-            color="C1",
-            label=f"{split}, ordinary spikes only",
-        )
+        for key, color, label in readouts:
+            values = [100 * t[split][key] for t in trend]
+            ax_acc.plot(epochs, values, style, color=color, label=f"{split}, {label}")
     ax_acc.axhline(100 * PAPER_ACCURACY, color="C0", lw=0.8, ls="--", label="paper 97.6 %")
     ax_acc.axhline(
         100 * PAPER_ACCURACY_ORDINARY, color="C1", lw=0.8, ls="--", label="paper 97.3 % (ordinary)"
