@@ -1,19 +1,18 @@
 """Atomic checkpoints: a killed run never leaves a half-written file under the final name.
 
-``save_checkpoint`` writes to a temporary file in the same directory, flushes it to disk and
-renames it over the target (``os.replace`` is atomic on POSIX and Windows), so the previous
-checkpoint stays intact until the new one is complete.
+``save_checkpoint`` writes through :func:`neuroplastic.atomic.atomic_write` (a temporary file in
+the same directory, flushed to disk, renamed over the target), so the previous checkpoint stays
+intact until the new one is complete.
 """
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import torch
 
+from neuroplastic.atomic import atomic_write
 from neuroplastic.errors import CheckpointError
 
 FORMAT_VERSION = 1
@@ -21,17 +20,8 @@ FORMAT_VERSION = 1
 
 def save_checkpoint(path: Path, payload: dict[str, Any]) -> None:
     """Write ``payload`` (tensors and plain data) atomically to ``path``."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            torch.save({"format": FORMAT_VERSION, **payload}, f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_write(path, "wb") as f:
+        torch.save({"format": FORMAT_VERSION, **payload}, f)
 
 
 def load_checkpoint(path: Path, expect_signature: str | None = None) -> dict[str, Any]:

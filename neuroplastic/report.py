@@ -7,6 +7,7 @@ from pathlib import Path
 
 from rich.table import Table
 
+from neuroplastic.atomic import save_figure_atomic
 from neuroplastic.results import ResultRecord
 
 COLUMNS: list[tuple[str, str]] = [  # (attribute path in the record, header)
@@ -93,6 +94,5 @@ def plot_records(records: Sequence[ResultRecord], path: Path) -> None:
     if records:
         r = records[0]
         fig.suptitle(f"{r.dataset} {r.classes}, seed {r.seed}")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=120)
+    save_figure_atomic(fig, path, dpi=120)
     plt.close(fig)

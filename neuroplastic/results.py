@@ -14,12 +14,12 @@ stay readable.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from neuroplastic.atomic import write_json_atomic
 from neuroplastic.energy.summary import CountsModel, LedgerSummary
 
 
@@ -145,8 +145,5 @@ class ResultRecord(BaseModel):
 
 
 def write_records(path: Path, records: list[ResultRecord]) -> None:
-    """Write records as a JSON list (atomically: temp file then rename)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps([r.model_dump() for r in records], indent=2) + "\n")
-    tmp.replace(path)
+    """Write records as a JSON list, atomically (:mod:`neuroplastic.atomic`)."""
+    write_json_atomic(path, [r.model_dump() for r in records])

@@ -33,7 +33,6 @@ training (backprop keeps its Adam moments).
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -44,6 +43,7 @@ from rich.console import Console
 from rich.table import Table
 from torch import Tensor
 
+from neuroplastic.atomic import write_json_atomic
 from neuroplastic.data import DataSplits
 from neuroplastic.data.classes import ALL_CLASSES
 from neuroplastic.data.mnist import Split
@@ -341,7 +341,4 @@ def continual_table(results: Sequence[dict[str, Any]], title: str | None = None)
 
 def write_continual_json(path: Path, results: Sequence[dict[str, Any]]) -> None:
     """Write the results as a JSON list, atomically (temporary file, then rename)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(list(results), indent=2) + "\n")
-    tmp.replace(path)
+    write_json_atomic(path, list(results))

@@ -15,7 +15,6 @@ k = round(log2 n), queries holding half the pattern (p10 = 0.5, p01 = 0), iterat
 from __future__ import annotations
 
 import itertools
-import json
 import math
 import statistics
 import time
@@ -25,6 +24,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from rich.table import Table
 
+from neuroplastic.atomic import save_figure_atomic, write_json_atomic
 from neuroplastic.errors import ParameterError
 from neuroplastic.experiments.capacity_measurement import CapacityConfig, measure_capacity
 from neuroplastic.experiments.registry import (
@@ -257,8 +257,7 @@ def plot_curve(
     ax.grid(True, alpha=0.3)
     ax.legend(fontsize=7)
     fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=120)
+    save_figure_atomic(fig, path, dpi=120)
     plt.close(fig)
     return path
 
@@ -319,7 +318,7 @@ def run_curve(params: CurveParams, ctx: ExperimentContext) -> ExperimentOutput:
     out_dir = ctx.output_dir
     out_dir.mkdir(parents=True, exist_ok=True)
     json_path = out_dir / "memory_capacity_curve.json"
-    json_path.write_text(json.dumps(payload, indent=2) + "\n")
+    write_json_atomic(json_path, payload)
     files = [json_path]
     if params.plot:
         kind = "auto (fair)" if params.auto else "hetero"

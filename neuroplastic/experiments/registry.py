@@ -19,8 +19,6 @@ can add experiments through the entry-point group ``neuroplastic.experiments``
 
 from __future__ import annotations
 
-import json
-import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,6 +28,7 @@ from pydantic import BaseModel
 from rich.console import Console
 from rich.table import Table
 
+from neuroplastic.atomic import write_json_atomic
 from neuroplastic.errors import ParameterError
 from neuroplastic.registry import Registry
 from neuroplastic.results import ResultRecord
@@ -65,10 +64,7 @@ class ExperimentOutput:
         body = dict(self.payload)
         if self.records:
             body["records"] = [r.model_dump(mode="json") for r in self.records]
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(path.name + ".tmp")
-        tmp.write_text(json.dumps(body, indent=2, default=str) + "\n")
-        os.replace(tmp, path)
+        write_json_atomic(path, body, default=str)
 
 
 @dataclass(frozen=True)

@@ -30,6 +30,7 @@ from typing import Any
 import torch
 from pydantic import BaseModel, ConfigDict, Field
 
+from neuroplastic.atomic import write_json_atomic
 from neuroplastic.experiments.registry import (
     ExperimentContext,
     ExperimentOutput,
@@ -109,7 +110,7 @@ class _EpochTrend(Trainer):
             }
         )
         self.trend_path.parent.mkdir(parents=True, exist_ok=True)
-        self.trend_path.write_text(json.dumps({"trend": self.trend}, indent=2) + "\n")
+        write_json_atomic(self.trend_path, {"trend": self.trend})
         print(
             f"epoch {learner.epoch}: train acc {train.get('accuracy', 0):.4f} "
             f"val {val['accuracy']:.4f} (ordinary {val['accuracy_no_pseudospikes']:.4f}) "
@@ -223,7 +224,7 @@ def reproduce(
         "hardware": {"device": str(torch_device), "threads": driver.threads},
     }
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(payload, indent=2) + "\n")
+    write_json_atomic(out, payload)
     plot_trend(trainer.trend, out.with_suffix(".png"))  # accuracy and spikes against epochs
     return payload
 

@@ -17,6 +17,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from neuroplastic.atomic import save_figure_atomic
+
 PAPER_ACCURACY = 0.976  # Klos & Memmesheimer 2025, pseudospikes in the prediction
 PAPER_ACCURACY_ORDINARY = 0.973  # ordinary spikes only
 PAPER_SPIKES_PER_HIDDEN = 0.42
@@ -58,8 +60,7 @@ def plot_trend(trend: Sequence[dict[str, Any]], path: Path) -> None:
     ax_spk.grid(alpha=0.3)
     fig.suptitle("spiking-exact, 784-100-100-10, MNIST")
     fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=120)
+    save_figure_atomic(fig, path, dpi=120)
     plt.close(fig)
 
 
