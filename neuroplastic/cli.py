@@ -145,6 +145,26 @@ def _plasticity_params(
     return restrict, cache
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        from neuroplastic.version import code_version
+
+        console.print(f"neuroplastic {code_version().label}", highlight=False)
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_print_version, is_eager=True, help="print the version and exit"
+        ),
+    ] = False,
+) -> None:
+    """neuroplastic: brain-inspired, energy-efficient learning, every synaptic update counted."""
+
+
 def _raise_interrupt(signum: int, frame: FrameType | None) -> None:
     raise KeyboardInterrupt(f"signal {signum}")
 

@@ -7,9 +7,10 @@ sample; ``wall_s`` is seconds of training wall time (evaluation included).
 
 The record is typed end to end: the ledger's numbers are a nested :class:`LedgerSummary`,
 method-specific numbers a typed part in ``method_fields`` (one model per kind, told apart by
-its ``kind``). Records written before this layout (all numbers flat at the top level) are read
-by :meth:`ResultRecord._read_flat_form`. To add a field, give it a default, so older records
-stay readable.
+its ``kind``), how and where it was made a nested :class:`~neuroplastic.provenance.Provenance`
+(``None`` in records written before it existed). Records written before this layout (all
+numbers flat at the top level) are read by :meth:`ResultRecord._read_flat_form`. To add a
+field, give it a default, so older records stay readable.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from neuroplastic.atomic import write_json_atomic
 from neuroplastic.energy.summary import CountsModel, LedgerSummary
+from neuroplastic.provenance import Provenance
 
 
 class SpikingFields(BaseModel):
@@ -128,6 +130,12 @@ class ResultRecord(BaseModel):
     code_version: str = ""
     restriction: str | None = Field(None, description="restriction policy (neuroplastic.restrict)")
     cache: str | None = Field(None, description="synaptic caching settings, if used")
+    provenance: Provenance | None = Field(
+        None, description="code, software, machine, command and UTC times of the run"
+    )
+    warnings: list[str] = Field(
+        default_factory=list, description="what a reader should know (e.g. accuracy at chance)"
+    )
 
     @model_validator(mode="before")
     @classmethod

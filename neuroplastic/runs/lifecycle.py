@@ -19,6 +19,7 @@ from rich.console import Console
 from neuroplastic.data import DataSplits
 from neuroplastic.errors import DivergedError
 from neuroplastic.paths import checkpoint_dir
+from neuroplastic.provenance import collect_provenance, utc_now
 from neuroplastic.results import ResultRecord
 from neuroplastic.runs.build import build_learner
 from neuroplastic.runs.data import load_data
@@ -62,6 +63,9 @@ def run_method(
         run_id = previous.id
         store.resume_run(run_id)
         ckpt = Path(previous.checkpoint or checkpoint_dir() / f"run-{run_id}.pt")
+        provenance = collect_provenance(
+            device=str(device), seed=exp.seed, started_at=previous.started_at, resumed_at=utc_now()
+        )
     else:
         if resume and console is not None:
             console.print(f"[yellow]no unfinished {name} run with these settings; starting anew")
@@ -74,6 +78,11 @@ def run_method(
         )
         ckpt = checkpoint_dir() / f"run-{run_id}.pt"
         store.set_checkpoint(run_id, str(ckpt))
+        provenance = collect_provenance(
+            device=str(device), seed=exp.seed, started_at=store.get_run(run_id).started_at
+        )
+        if console is not None:
+            console.print(f"run {run_id}: {name}, recorded in {store.url}")
 
     def log_eval(point: Any) -> None:
         store.log_metrics(
@@ -101,6 +110,7 @@ def run_method(
         trainer.fit(x, y, xv, yv)
         record = make_record(name, learner, trainer, exp, params, data, device)
         record.run_id = run_id
+        provenance = record.provenance = provenance.finished()
     except KeyboardInterrupt:
         store.fail_run(run_id, "interrupted by the user (resume with --resume)", "interrupted")
         raise
@@ -110,7 +120,7 @@ def run_method(
     except BaseException as exc:
         store.fail_run(run_id, f"{type(exc).__name__}: {exc}")
         raise
-    store.finish_run(run_id, json.loads(record.model_dump_json()))
+    store.finish_run(run_id, json.loads(record.model_dump_json()), ended_at=provenance.ended_at)
     return record
 
 

@@ -14,14 +14,12 @@ left as they are.
 from __future__ import annotations
 
 import contextlib
-import functools
 import hashlib
 import json
 import math
 import os
 import re
 import socket
-import subprocess
 import sys
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -39,6 +37,7 @@ from neuroplastic import paths
 from neuroplastic.errors import ParameterError, StoreError
 from neuroplastic.store.schema import RUN_STATUSES, metadata, results, runs
 from neuroplastic.store.schema import metrics as metrics_table
+from neuroplastic.version import code_version
 
 __all__ = [
     "RUN_STATUSES",
@@ -115,50 +114,12 @@ def params_hash(method: str, dataset: str, params: Mapping[str, Any], seed: int)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def _git(args: list[str], cwd: Path) -> str | None:
-    """Output of a git command, or None if git is missing or the command fails."""
-    try:
-        proc = subprocess.run(
-            ["git", *args],
-            cwd=cwd,
-            capture_output=True,
-            text=True,
-            timeout=10,
-            check=False,
-        )
-    except (OSError, subprocess.SubprocessError):
-        return None
-    if proc.returncode != 0:
-        return None
-    return proc.stdout
-
-
-@functools.lru_cache(maxsize=1)
 def neuroplastic_version() -> str:
-    """The package version, plus the short git commit when running from a git checkout.
+    """The code version label (``0.1.0+1a2b3c4``, ``+dirty`` when tracked files changed).
 
-    ``0.1.0`` for an installed package, ``0.1.0+1a2b3c4`` in a clean checkout and
-    ``0.1.0+1a2b3c4+dirty`` when the checkout has uncommitted changes. Never raises; the
-    answer is computed once per process (the code that runs is the code that was loaded).
+    See :func:`neuroplastic.version.code_version`; kept here for the store's callers.
     """
-    try:
-        from importlib.metadata import PackageNotFoundError, version
-
-        try:
-            base = version("neuroplastic")
-        except PackageNotFoundError:
-            base = "0+unknown"
-        package_dir = Path(__file__).resolve().parent.parent
-        commit = _git(["rev-parse", "--short", "HEAD"], package_dir)
-        if commit is None or not commit.strip():
-            return base
-        label = f"{base}+{commit.strip()}"
-        status = _git(["status", "--porcelain"], package_dir)
-        if status is not None and status.strip():
-            label += "+dirty"
-        return label
-    except Exception:  # pragma: no cover - a version label must never break a run
-        return "0+unknown"
+    return code_version().label
 
 
 def _now() -> datetime:
@@ -455,8 +416,14 @@ class RunStore:
             )
             return int(done.rowcount)
 
-    def finish_run(self, run_id: int, record: Mapping[str, Any]) -> None:
-        """Store the run's result record and mark it ``finished`` (one transaction)."""
+    def finish_run(
+        self, run_id: int, record: Mapping[str, Any], ended_at: datetime | None = None
+    ) -> None:
+        """Store the run's result record and mark it ``finished`` (one transaction).
+
+        ``ended_at`` (default now) is the end time the record's provenance states, so the run
+        row and the record agree.
+        """
         record = dict(record)
         _check_json(record, "result record")
         with self._errors(f"cannot finish run {run_id}"), self._engine.begin() as conn:
@@ -466,7 +433,7 @@ class RunStore:
             conn.execute(
                 update(runs)
                 .where(runs.c.id == run_id)
-                .values(status="finished", ended_at=_now(), error=None)
+                .values(status="finished", ended_at=ended_at or _now(), error=None)
             )
 
     def fail_run(self, run_id: int, error: str, status: str = "failed") -> None:

@@ -244,30 +244,6 @@ def test_params_hash() -> None:
     assert h != params_hash("hebb", "mnist", {"a": 2, "b": [1, 2]}, 0)
 
 
-def test_neuroplastic_version(monkeypatch: pytest.MonkeyPatch) -> None:
-    version = neuroplastic_version()
-    assert isinstance(version, str) and version
-    try:
-        neuroplastic_version.cache_clear()
-        monkeypatch.setattr(run_store_module, "_git", lambda args, cwd: None)
-        assert "+" not in neuroplastic_version()
-
-        neuroplastic_version.cache_clear()
-        answers = {"rev-parse": "abc1234\n", "status": ""}
-        monkeypatch.setattr(run_store_module, "_git", lambda args, cwd: answers[args[0]])
-        assert neuroplastic_version().endswith("+abc1234")
-
-        neuroplastic_version.cache_clear()
-        answers["status"] = " M neuroplastic/x.py\n"
-        assert neuroplastic_version().endswith("+abc1234+dirty")
-    finally:
-        neuroplastic_version.cache_clear()
-
-
-def test_git_helper_never_raises(tmp_path: Path) -> None:
-    assert run_store_module._git(["rev-parse", "--short", "HEAD"], tmp_path / "missing") is None
-
-
 # --------------------------------------------------------------------------- crashes
 
 CHILD = textwrap.dedent(
