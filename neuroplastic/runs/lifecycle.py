@@ -10,7 +10,7 @@ from its last checkpoint with the ledger intact. ``compare`` runs several method
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -39,9 +39,13 @@ def run_method(
     data: DataSplits | None = None,
     resume: bool = False,
     console: Console | None = None,
-    after_step: Callable[[Trainer], None] | None = None,
 ) -> ResultRecord:
-    """Train method ``name`` and return its record (also saved in ``store``)."""
+    """Train method ``name`` and return its record (also saved in ``store``).
+
+    With ``resume`` a finished run of the same configuration is not trained again (its stored
+    record is returned); an unfinished one continues from its checkpoint, and the metric rows
+    its killed attempt logged after that checkpoint are dropped (they are logged again).
+    """
     exp.validate()
     params = method_params(name, overrides, exp.quick)
     device = resolve_device(exp.device)
@@ -49,6 +53,16 @@ def run_method(
         data = load_data(exp, console)
     run_params = {"method": params.model_dump(), "experiment": _experiment_dict(exp, data)}
     signature = params_hash(name, data.dataset, run_params, exp.seed)
+    previous = store.find_resumable(signature) if resume else None
+    if resume and previous is None:
+        done = _finished_record(store, signature)
+        if done is not None:
+            if console is not None:
+                console.print(
+                    f"{name}: already finished as run {done.run_id}; not trained again "
+                    "(its stored record is used)"
+                )
+            return done
     learner = build_learner(name, params, exp, data, device)
     settings = LoopSettings(
         epochs=params.epochs,
@@ -58,7 +72,6 @@ def run_method(
         target_accuracy=exp.target_accuracy,
     )
 
-    previous = store.find_resumable(signature) if resume else None
     if previous is not None:
         run_id = previous.id
         store.resume_run(run_id)
@@ -99,11 +112,14 @@ def run_method(
         on_eval=log_eval,
         progress=exp.progress,
     )
-    if previous is not None and trainer.resume() and console is not None:
-        console.print(
-            f"resumed run {run_id} at {trainer.outcome.samples_seen} samples "
-            f"(M0 {learner.ledger.counts().m0:.3g} so far)"
-        )
+    if previous is not None:
+        if trainer.resume() and console is not None:
+            console.print(
+                f"resumed run {run_id} at {trainer.outcome.samples_seen} samples "
+                f"(M0 {learner.ledger.counts().m0:.3g} so far)"
+            )
+        # rows the killed attempt logged after its last checkpoint are logged again from here
+        store.drop_metrics_after(run_id, trainer.outcome.samples_seen)
     x, y = data.train.x.to(device), data.train.y.to(device)
     xv, yv = data.val.x.to(device), data.val.y.to(device)
     try:
@@ -122,6 +138,13 @@ def run_method(
         raise
     store.finish_run(run_id, json.loads(record.model_dump_json()), ended_at=provenance.ended_at)
     return record
+
+
+def _finished_record(store: RunStore, signature: str) -> ResultRecord | None:
+    """The stored record of a finished run with this signature, or None."""
+    run = store.find_finished(signature)
+    result = None if run is None else store.get_result(run.id)
+    return None if result is None else ResultRecord.model_validate(result)
 
 
 def _experiment_dict(exp: Experiment, data: DataSplits) -> dict[str, Any]:
@@ -149,12 +172,18 @@ def compare(
     *,
     console: Console | None = None,
     resume: bool = False,
+    data: DataSplits | None = None,
 ) -> list[ResultRecord]:
-    """Run each method on the same data split, hidden widths and seed; return their records."""
+    """Run each method on the same data split, hidden widths and seed; return their records.
+
+    With ``resume`` a method whose run already finished is not trained again (its stored
+    record is returned) and an unfinished one continues from its checkpoint.
+    """
     exp.validate()
     for name in methods:  # fail on a bad name or parameter before any training
         method_params(name, overrides.get(name, {}), exp.quick)
-    data = load_data(exp, console)
+    if data is None:
+        data = load_data(exp, console)
     records = []
     for name in methods:
         if console is not None:

@@ -579,6 +579,19 @@ class RunStore:
             row = conn.execute(query).first()
         return None if row is None else _run_info(row)
 
+    def find_finished(self, params_hash: str) -> RunInfo | None:
+        """The newest ``finished`` run with this parameter hash, or None (``--resume`` uses it
+        instead of training the same configuration again)."""
+        query = (
+            select(runs)
+            .where(runs.c.params_hash == params_hash, runs.c.status == "finished")
+            .order_by(runs.c.started_at.desc(), runs.c.id.desc())
+            .limit(1)
+        )
+        with self._errors("cannot look up finished runs"), self._engine.connect() as conn:
+            row = conn.execute(query).first()
+        return None if row is None else _run_info(row)
+
     def get_metrics(self, run_id: int) -> list[MetricRow]:
         """Every metric value logged for the run, in logging order."""
         query = (
