@@ -7,34 +7,23 @@ import signal
 import sys
 from pathlib import Path
 from types import FrameType
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from pydantic import BaseModel
 from rich.console import Console
-from rich.table import Table
 
-from neuroplastic.data import fetch_mnist, parse_classes
 from neuroplastic.errors import NeuroplasticError, ParameterError
-from neuroplastic.experiments.registry import (
-    ExperimentContext,
-    NamedExperiment,
-    available_experiments,
-    find_experiment,
-    options_to_assignments,
-)
-from neuroplastic.methods import available_methods, default_comparison, get_method
-from neuroplastic.params import (
-    build_params,
-    describe_model,
-    parse_assignments,
-    split_overrides,
-)
-from neuroplastic.report import plot_records, results_table
-from neuroplastic.restrict import CacheParams, RestrictParams
-from neuroplastic.results import ResultRecord, write_records
-from neuroplastic.runs import Experiment, compare, run_method
-from neuroplastic.store import RunStore
+
+# Everything heavy (torch, sqlalchemy, matplotlib, the methods) is imported inside the command
+# that needs it, so `neuroplastic --help` and an argument error answer in well under a second.
+if TYPE_CHECKING:
+    from pydantic import BaseModel
+    from rich.table import Table
+
+    from neuroplastic.experiments.registry import NamedExperiment
+    from neuroplastic.restrict import CacheParams, RestrictParams
+    from neuroplastic.results import ResultRecord
+    from neuroplastic.runs import Experiment
 
 app = typer.Typer(
     no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False, help=__doc__
@@ -136,6 +125,9 @@ def _plasticity_assignments(
 def _plasticity_params(
     r_set: dict[str, str], c_set: dict[str, str]
 ) -> tuple[RestrictParams | None, CacheParams | None]:
+    from neuroplastic.params import build_params
+    from neuroplastic.restrict import CacheParams, RestrictParams
+
     restrict = build_params(RestrictParams, r_set, "--restrict") if r_set else None
     if restrict is not None and "policy" not in r_set:
         raise ParameterError("--p/--k/--restrict-seed need --restrict POLICY")
@@ -193,6 +185,9 @@ def _experiment(
     nonsilent_eps: float,
     info: bool,
 ) -> Experiment:
+    from neuroplastic.data import parse_classes
+    from neuroplastic.runs import Experiment
+
     exp = Experiment(
         classes=parse_classes(classes) if classes else None,
         hidden=_parse_hidden(hidden),
@@ -212,6 +207,9 @@ def _experiment(
 
 
 def _emit(records: list[ResultRecord], json_path: Path | None, plot: Path | None) -> None:
+    from neuroplastic.report import plot_records, results_table
+    from neuroplastic.results import write_records
+
     console.print(results_table(records))
     if json_path is not None:
         write_records(json_path, records)
@@ -228,6 +226,8 @@ def data_fetch(
     force: Annotated[bool, typer.Option("--force", help="download even if present")] = False,
 ) -> None:
     """Download (if needed) and verify a dataset."""
+    from neuroplastic.data import fetch_mnist
+
     if dataset != "mnist":
         raise ParameterError(f"unknown dataset {dataset!r}; available: mnist")
     path = fetch_mnist(data_dir, force=force, progress=console.print)
@@ -235,6 +235,10 @@ def data_fetch(
 
 
 def _parameter_table(title: str, model: type[BaseModel]) -> Table:
+    from rich.table import Table
+
+    from neuroplastic.params import describe_model
+
     table = Table(title=title, title_justify="left")
     for col in ("parameter", "type", "default", "description"):
         table.add_column(col)
@@ -246,6 +250,9 @@ def _parameter_table(title: str, model: type[BaseModel]) -> Table:
 @app.command("methods")
 def methods_cmd() -> None:
     """List the methods and named experiments, with their parameters (for --set)."""
+    from neuroplastic.experiments.registry import available_experiments, find_experiment
+    from neuroplastic.methods import available_methods, get_method
+
     for name in available_methods():
         method = get_method(name)
         console.print(_parameter_table(f"method {name}: {method.summary}", method.params_model))
@@ -266,6 +273,10 @@ def _run_named_experiment(
     no_progress: bool,
     json_path: Path | None,
 ) -> None:
+    from neuroplastic.experiments.registry import ExperimentContext
+    from neuroplastic.params import build_params
+    from neuroplastic.report import results_table
+
     params = build_params(named.params_model, assignments, named.name)
     ctx = ExperimentContext(
         seed=seed,
@@ -327,6 +338,12 @@ def run_cmd(
     `--restrict POLICY [--p P] [--k K]` and `--cache [--cache-theta ...]` restrict / cache every
     synapse group of the method (see neuroplastic.restrict).
     """
+    from neuroplastic.experiments.registry import find_experiment, options_to_assignments
+    from neuroplastic.methods import get_method
+    from neuroplastic.params import parse_assignments, split_overrides
+    from neuroplastic.runs import run_method
+    from neuroplastic.store import RunStore
+
     r_set, c_set = _plasticity_assignments(
         restrict, p, k, restrict_seed, cache, cache_tau, cache_c, cache_theta, cache_mode
     )
@@ -406,6 +423,11 @@ def compare_cmd(
     cache_mode: CacheMode = None,
 ) -> None:
     """Train several methods on the same data and architecture budget; print one table."""
+    from neuroplastic.methods import default_comparison, get_method
+    from neuroplastic.params import parse_assignments, split_overrides
+    from neuroplastic.runs import compare
+    from neuroplastic.store import RunStore
+
     r_set, c_set = _plasticity_assignments(
         restrict, p, k, restrict_seed, cache, cache_tau, cache_c, cache_theta, cache_mode
     )
@@ -444,6 +466,10 @@ def runs_list(
     store: StoreOpt = None,
 ) -> None:
     """List recent runs, newest first (killed runs show as crashed)."""
+    from rich.table import Table
+
+    from neuroplastic.store import RunStore
+
     with RunStore(store) as run_store:
         runs = run_store.list_runs(limit=limit, method=method, status=status)
         table = Table(title=f"runs in {run_store.url}")
@@ -471,6 +497,12 @@ def runs_show(
     store: StoreOpt = None,
 ) -> None:
     """Show one run: its parameters, status, metrics over time and result record."""
+    from rich.table import Table
+
+    from neuroplastic.report import results_table
+    from neuroplastic.results import ResultRecord
+    from neuroplastic.store import RunStore
+
     with RunStore(store) as run_store:
         run = run_store.get_run(run_id)
         result = run_store.get_result(run_id)
@@ -533,6 +565,8 @@ def continual(
         run_continual,
         write_continual_json,
     )
+    from neuroplastic.methods import get_method
+    from neuroplastic.params import parse_assignments, split_overrides
 
     names = [m.strip() for m in methods.split(",") if m.strip()]
     if not names:
