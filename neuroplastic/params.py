@@ -6,8 +6,10 @@ A bad value fails at once with the parameter's name, its bound and the value giv
 
 from __future__ import annotations
 
+import enum
+import math
 from collections.abc import Iterable, Mapping
-from typing import Any, TypeVar, get_args
+from typing import Any, Literal, TypeVar, get_args, get_origin
 
 from pydantic import BaseModel, ValidationError
 
@@ -51,6 +53,17 @@ def _accepts_none(model: type[BaseModel], key: str) -> bool:
     return annotation is type(None) or type(None) in get_args(annotation)
 
 
+def _is_numeric(model: type[BaseModel], key: str) -> bool:
+    annotation = model.model_fields[key].annotation
+    return annotation in (float, int) or any(a in (float, int) for a in get_args(annotation))
+
+
+def _is_nan(value: Any) -> bool:
+    if isinstance(value, str):
+        return value.strip().lower().lstrip("+-") == "nan"
+    return isinstance(value, float) and math.isnan(value)
+
+
 def build_params(model: type[M], overrides: Mapping[str, Any], owner: str) -> M:
     """Instantiate ``model`` with ``overrides`` (strings are coerced); ParameterError on failure."""
     values: dict[str, Any] = {}
@@ -60,6 +73,8 @@ def build_params(model: type[M], overrides: Mapping[str, Any], owner: str) -> M:
             raise ParameterError(f"{owner}: unknown parameter {key!r}; known: {known}")
         if isinstance(value, str) and value.lower() in _NONE_WORDS and _accepts_none(model, key):
             value = None
+        if _is_nan(value) and _is_numeric(model, key):
+            raise ParameterError(f"{owner}: parameter {key!r} is not a number (got {value!r})")
         values[key] = value
     try:
         return model.model_validate(values)
@@ -94,6 +109,30 @@ def split_overrides(
     return routed
 
 
+def choices(annotation: Any) -> list[str] | None:
+    """The allowed values of a choice type (``Literal`` or ``Enum``, optionally ``| None``)."""
+    if isinstance(annotation, type) and issubclass(annotation, enum.Enum):
+        return [str(member.value) for member in annotation]
+    if get_origin(annotation) is Literal:
+        return [str(arg) for arg in get_args(annotation)]
+    args = get_args(annotation)
+    if type(None) in args:
+        inner = [choices(a) for a in args if a is not type(None)]
+        if len(inner) == 1 and inner[0] is not None:
+            return [*inner[0], "none"]
+    return None
+
+
+def type_name(annotation: Any) -> str:
+    """A type as a user types it: ``float``, ``int | None``, ``sgd | adam`` for a choice."""
+    allowed = choices(annotation)
+    if allowed is not None:
+        return " | ".join(allowed)
+    if get_args(annotation):  # a union such as int | None
+        return str(annotation).replace("NoneType", "None")
+    return getattr(annotation, "__name__", str(annotation))
+
+
 def describe_model(model: type[BaseModel]) -> list[tuple[str, str, str, str]]:
     """``(name, type, default, description with bounds)`` for each field, for help output."""
     rows = []
@@ -107,6 +146,5 @@ def describe_model(model: type[BaseModel]) -> list[tuple[str, str, str, str]]:
         desc = info.description or ""
         if bounds:
             desc = f"{desc} [{', '.join(bounds)}]"
-        annotation = getattr(info.annotation, "__name__", str(info.annotation))
-        rows.append((name, annotation, repr(info.default), desc))
+        rows.append((name, type_name(info.annotation), repr(info.default), desc))
     return rows

@@ -6,6 +6,7 @@ tests on :data:`QUICK_TEST` and caps the epochs at :data:`QUICK_MAX_EPOCHS`.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -42,6 +43,13 @@ class Experiment:
 
     def validate(self) -> None:
         """Raise ParameterError for out-of-range settings."""
+        for name, value in (
+            ("target accuracy", self.target_accuracy),
+            ("nonsilent eps", self.nonsilent_eps),
+            *(("M_alpha exponent", a) for a in self.alphas),
+        ):
+            if value is not None and math.isnan(value):
+                raise ParameterError(f"{name} is not a number (got {value})")
         if not self.hidden or any(h < 1 for h in self.hidden):
             raise ParameterError(f"hidden widths must be >= 1 (got {self.hidden})")
         if self.seed < 0:

@@ -50,3 +50,33 @@ def test_split_overrides_routes_by_field_and_prefix():
 def test_describe_model_shows_bounds():
     rows = {r[0]: r for r in describe_model(BackpropParams)}
     assert "> 0" in rows["lr"][3]
+
+
+def test_nan_is_named_not_a_number():
+    for value in ("nan", "NaN", "-nan", float("nan")):
+        with pytest.raises(ParameterError, match="'lr' is not a number"):
+            build_params(BackpropParams, {"lr": value}, "backprop")
+
+
+def test_describe_model_lists_the_values_of_choice_parameters():
+    import enum
+    from typing import Literal
+
+    from pydantic import BaseModel
+
+    class Colour(enum.Enum):
+        RED = "red"
+        BLUE = "blue"
+
+    class Choices(BaseModel):
+        optimizer: Literal["sgd", "adam"] = "sgd"
+        colour: Colour = Colour.RED
+        mode: Literal["a", "b"] | None = None
+        width: int | None = None
+
+    rows = {r[0]: r for r in describe_model(Choices)}
+    assert rows["optimizer"][1] == "sgd | adam"
+    assert rows["colour"][1] == "red | blue"
+    assert rows["mode"][1] == "a | b | none"
+    assert rows["width"][1] == "int | None"
+    assert {r[0]: r for r in describe_model(BackpropParams)}["optimizer"][1] == "sgd | adam"
