@@ -22,6 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from neuroplastic.atomic import write_json_atomic
 from neuroplastic.energy.summary import CountsModel, LedgerSummary
+from neuroplastic.metrics.signatures import Signatures
 from neuroplastic.provenance import Provenance
 
 
@@ -112,6 +113,9 @@ class ResultRecord(BaseModel):
     synops_dense_per_sample: float = 0.0
     method_fields: MethodFields | None = Field(
         None, description="numbers only some methods measure (typed per kind)"
+    )
+    signatures: Signatures | None = Field(
+        None, description="sparsity, Dale conformity, lognormality (neuroplastic.metrics)"
     )
     wall_s: float
     samples_seen: int

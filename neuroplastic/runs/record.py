@@ -10,6 +10,7 @@ from neuroplastic.data import DataSplits
 from neuroplastic.energy.summary import LedgerSummary
 from neuroplastic.energy.synops import measure_synops
 from neuroplastic.methods import Learner, TrainingParams
+from neuroplastic.metrics.signatures import learner_signatures
 from neuroplastic.restrict import describe
 from neuroplastic.results import ResultRecord
 from neuroplastic.runs.information import information_fields
@@ -68,6 +69,7 @@ def make_record(
         params=params.model_dump(),
         code_version=neuroplastic_version(),
         method_fields=learner.method_fields(x_test, y_test),
+        signatures=learner_signatures(learner, x_test, exp.nonsilent_eps),
         **plasticity_fields(exp),
     )
 
