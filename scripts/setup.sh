@@ -21,6 +21,6 @@ echo "setting up .venv (torch: $torch_spec)"
 pip=(.venv/bin/python -m pip install --quiet --disable-pip-version-check)
 # torch first and exactly: an open torch spec may pull a multi-GB CUDA build.
 "${pip[@]}" "$torch_spec"
-"${pip[@]}" -c requirements/constraints.txt -e ".[dev]"
+"${pip[@]}" -c requirements/constraints.txt -e ".[dev,postgres]"
 echo "$want" > "$stamp"
 echo ".venv ready"

@@ -3,6 +3,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
+bash scripts/install_postgres.sh  # real PostgreSQL server for the store tests
 bin=.venv/bin
 # MNIST is needed by the tests marked `mnist` (end-to-end CLI runs); fetched once, verified.
 "$bin/neuroplastic" data fetch mnist

@@ -28,14 +28,14 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from sqlalchemy import create_engine, delete, event, func, insert, select, text, update
+from sqlalchemy import create_engine, delete, event, func, insert, select, update
 from sqlalchemy.engine import URL, Connection, Engine, make_url
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.schema import CreateIndex, CreateTable
 
 from neuroplastic import paths
 from neuroplastic.errors import ParameterError, StoreError
-from neuroplastic.store.schema import RUN_STATUSES, metadata, results, runs
+from neuroplastic.store.migrate import upgrade_store
+from neuroplastic.store.schema import RUN_STATUSES, results, runs
 from neuroplastic.store.schema import metrics as metrics_table
 from neuroplastic.version import code_version
 
@@ -50,9 +50,6 @@ __all__ = [
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 """How long an SQLite connection waits for another writer before giving up."""
-
-SCHEMA_LOCK_KEY = 0x6E70_5343  # "npSC"
-"""PostgreSQL advisory lock id that serialises schema creation between processes."""
 
 FAIL_STATUSES: tuple[str, ...] = ("failed", "interrupted", "diverged")
 """Statuses :meth:`RunStore.fail_run` accepts."""
@@ -274,21 +271,13 @@ class RunStore:
         Path(database).parent.mkdir(parents=True, exist_ok=True)
 
     def _create_tables(self) -> None:
-        """Create missing tables and indexes; safe when many processes open a new store at once.
+        """Create or upgrade the schema by migrations (:mod:`neuroplastic.store.migrate`).
 
-        Every statement is ``CREATE ... IF NOT EXISTS`` (idempotent: no check-then-create
-        window, which made one of eight processes opening a new SQLite file fail with "table
-        results already exists"). SQLite serialises the statements with its write lock (the
-        busy timeout makes others wait); on PostgreSQL, whose ``IF NOT EXISTS`` can still race
-        on the catalogue, a transaction-scoped advisory lock serialises them.
+        Safe when many processes open a new store at once: the upgrade is serialised (SQLite
+        write lock, PostgreSQL advisory lock) and the revision read again under the lock. A
+        store written by a newer neuroplastic is refused before anything is written.
         """
-        with self._engine.begin() as conn:
-            if conn.dialect.name == "postgresql":
-                conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": SCHEMA_LOCK_KEY})
-            for table in metadata.sorted_tables:
-                conn.execute(CreateTable(table, if_not_exists=True))
-                for index in sorted(table.indexes, key=lambda ix: str(ix.name)):
-                    conn.execute(CreateIndex(index, if_not_exists=True))
+        upgrade_store(self._engine, self._safe_url)
 
     # ------------------------------------------------------------------ lifecycle
 

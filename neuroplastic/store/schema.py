@@ -2,7 +2,11 @@
 
 ``runs`` holds one row per training run, ``metrics`` the time series logged while it
 trains (one row per metric name and logging step) and ``results`` the final result
-record of a finished run.
+record of a finished run. ``sweeps`` holds a sweep's spec and ``sweep_runs`` one row per
+configuration of a sweep (its status, attempts and run).
+
+Every change here needs a migration in ``migrations/versions/`` (see
+:mod:`neuroplastic.store.migrations`); a test fails while the two disagree.
 """
 
 from __future__ import annotations
@@ -23,11 +27,22 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    UniqueConstraint,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
 
-__all__ = ["RUN_STATUSES", "UTCDateTime", "metadata", "metrics", "results", "runs"]
+__all__ = [
+    "RUN_STATUSES",
+    "SWEEP_RUN_STATUSES",
+    "UTCDateTime",
+    "metadata",
+    "metrics",
+    "results",
+    "runs",
+    "sweep_runs",
+    "sweeps",
+]
 
 RUN_STATUSES: tuple[str, ...] = (
     "running",
@@ -38,6 +53,9 @@ RUN_STATUSES: tuple[str, ...] = (
     "diverged",
 )
 """Every value the ``runs.status`` column may hold."""
+
+SWEEP_RUN_STATUSES: tuple[str, ...] = ("pending", "running", "finished", "failed")
+"""Every value the ``sweep_runs.status`` column may hold."""
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -120,4 +138,30 @@ results = Table(
         autoincrement=False,
     ),
     Column("record", JSON, nullable=False),
+)
+
+sweeps = Table(
+    "sweeps",
+    metadata,
+    Column("id", String(128), primary_key=True),
+    Column("spec", JSON, nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+)
+
+sweep_runs = Table(
+    "sweep_runs",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("sweep_id", String(128), ForeignKey("sweeps.id", ondelete="CASCADE"), nullable=False),
+    # SHA-256 of the configuration and the code version: the key of idempotent re-runs
+    Column("config_key", String(64), nullable=False),
+    Column("config", JSON, nullable=False),
+    Column("code_version", String(128), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("run_id", Integer, ForeignKey("runs.id", ondelete="SET NULL"), nullable=True),
+    Column("error", Text, nullable=True),
+    Column("updated_at", UTCDateTime(), nullable=False),
+    UniqueConstraint("sweep_id", "config_key", name="uq_sweep_runs_key"),
+    Index("ix_sweep_runs_sweep_id", "sweep_id"),
 )

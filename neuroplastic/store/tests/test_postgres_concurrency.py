@@ -1,0 +1,74 @@
+"""Eight writer processes on one new PostgreSQL database at once: no lost row, no lock error.
+
+Each worker opens the store by URL (the first ones race to create the schema by migration),
+starts a run, logs ``ROWS_PER_WORKER`` metric rows in 25 transactions and finishes. The
+benchmark ``benchmarks/store_concurrency.py --postgres`` runs more rounds and writes JSON.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from sqlalchemy import func, select
+
+from neuroplastic.store import RunStore
+from neuroplastic.store.schema import metrics, runs
+from neuroplastic.store.tests.test_concurrent_open import _WORKER, ROWS_PER_WORKER
+
+LOCK_WORDS = ("lock", "deadlock", "could not serialize")
+
+
+@dataclass
+class WriterCounts:
+    """Outcome of racing writer processes on new stores given by URL."""
+
+    workers: int
+    rounds: int
+    failed_workers: int
+    lock_errors: int
+    lost_runs: int
+    lost_rows: int
+    first_error: str | None
+
+
+def race_writers(new_url: Callable[[], str], workers: int, rounds: int) -> WriterCounts:
+    """``rounds`` times: ``workers`` processes write to a new store at once; count the damage."""
+    failed = lock_errors = lost_runs = lost_rows = 0
+    first_error: str | None = None
+    for _ in range(rounds):
+        url = new_url()
+        procs = [
+            subprocess.Popen(
+                [sys.executable, "-c", _WORKER, url],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+            for _ in range(workers)
+        ]
+        for proc in procs:
+            _, err = proc.communicate(timeout=600)
+            if proc.returncode != 0:
+                failed += 1
+                last = (err.strip().splitlines() or ["?"])[-1]
+                lock_errors += any(word in last.lower() for word in LOCK_WORDS)
+                first_error = first_error or last
+        with RunStore(url) as store, store.engine.connect() as conn:
+            n_runs = conn.execute(
+                select(func.count()).select_from(runs).where(runs.c.status == "finished")
+            ).scalar_one()
+            n_rows = conn.execute(select(func.count()).select_from(metrics)).scalar_one()
+        lost_runs += workers - int(n_runs)
+        lost_rows += workers * ROWS_PER_WORKER - int(n_rows)
+    return WriterCounts(workers, rounds, failed, lock_errors, lost_runs, lost_rows, first_error)
+
+
+def test_eight_writers_on_a_new_postgresql_store(new_postgres_db):
+    counts = race_writers(new_postgres_db, workers=8, rounds=1)
+    assert counts.failed_workers == 0, counts.first_error
+    assert counts.lock_errors == 0
+    assert counts.lost_runs == 0
+    assert counts.lost_rows == 0
