@@ -210,7 +210,7 @@ def _emit(records: list[ResultRecord], json_path: Path | None, plot: Path | None
     from neuroplastic.report import plot_records, results_table
     from neuroplastic.results import write_records
 
-    console.print(results_table(records))
+    console.print(results_table(records, width=console.width))
     if json_path is not None:
         write_records(json_path, records)
         console.print(f"records written to {json_path}")
@@ -292,7 +292,7 @@ def _run_named_experiment(
     for table in output.tables:
         console.print(table)
     if output.records:
-        console.print(results_table(output.records))
+        console.print(results_table(output.records, width=console.width))
     for path in output.files:
         console.print(f"written: {path}")
     if json_path is not None:
@@ -535,7 +535,11 @@ def runs_show(
             table.add_row(str(step), *(f"{values.get(n, float('nan')):.4g}" for n in names))
         console.print(table)
     if result:
-        console.print(results_table([ResultRecord.model_validate(result)], title="result"))
+        console.print(
+            results_table(
+                [ResultRecord.model_validate(result)], title="result", width=console.width
+            )
+        )
 
 
 @app.command("continual")

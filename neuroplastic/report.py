@@ -4,11 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+from rich.console import Group, RenderableType
 from rich.table import Table
+from rich.text import Text
 
 from neuroplastic.atomic import save_figure_atomic
 from neuroplastic.results import ResultRecord
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 COLUMNS: list[tuple[str, str]] = [  # (attribute path in the record, header)
     ("method", "method"),
@@ -51,48 +57,149 @@ def _field(record: ResultRecord, path: str) -> object:
     return value
 
 
-def results_table(records: Sequence[ResultRecord], title: str | None = None) -> Table:
-    """One row per record with the comparison columns."""
-    if title is None and records:
-        r = records[0]
-        title = f"{r.dataset} classes {r.classes} seed {r.seed}" + (" (quick)" if r.quick else "")
+# Narrow terminals: these columns hold one value for the whole comparison and move to the title.
+_SHARED = ("architecture", "device", "samples_seen")
+_SHORT = {  # abbreviated headers of the compact layout
+    "test acc": "acc",
+    "synapses": "syn",
+    "non-silent": "nonsil",
+    "M0 writes": "M0",
+    "M1 Σ|Δw|": "M1",
+    "M1 min": "M1min",
+    "SynOps/sample": "SynOps",
+    "to target": "to tgt",
+    "wall s": "s",
+}
+_LEFT = ("method", "arch", "device", "field")
+
+
+def _cells(rec: ResultRecord) -> list[str]:
+    row = []
+    for key, _ in COLUMNS:
+        value = _field(rec, key)
+        if key == "method" and (rec.restriction or rec.cache):  # restricted / cached run
+            value = f"{value} ({'; '.join(t for t in (rec.restriction, rec.cache) if t)})"
+        row.append(f"{value:.2%}" if key == "test_accuracy" else _fmt(value))
+    return row
+
+
+def _width(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> int:
+    """Characters a rich box table of these cells needs: each column its widest cell + 3."""
+    widths = [max([len(h), *(len(r[i]) for r in rows)]) for i, h in enumerate(headers)]
+    return sum(w + 3 for w in widths) + 1
+
+
+def _table(title: str | None, headers: Sequence[str], rows: Sequence[Sequence[str]]) -> Table:
     table = Table(title=title)
-    for _, header in COLUMNS:
-        table.add_column(
-            header, justify="left" if header in ("method", "arch", "device") else "right"
-        )
-    for rec in records:
-        row = []
-        for key, _ in COLUMNS:
-            value = _field(rec, key)
-            if key == "method" and (rec.restriction or rec.cache):  # restricted / cached run
-                value = f"{value} ({'; '.join(t for t in (rec.restriction, rec.cache) if t)})"
-            row.append(f"{value:.2%}" if key == "test_accuracy" else _fmt(value))
+    for header in headers:
+        table.add_column(header, justify="left" if header in _LEFT else "right")
+    for row in rows:
         table.add_row(*row)
     return table
 
 
-def plot_records(records: Sequence[ResultRecord], path: Path) -> None:
-    """Accuracy against synapses (left) and against learning energy M1 (right), one point each."""
+def results_table(
+    records: Sequence[ResultRecord], title: str | None = None, width: int | None = None
+) -> RenderableType:
+    """One row per record with the comparison columns.
+
+    With ``width`` (the terminal's columns) the table is made to fit without cutting a value:
+    the full table if it fits; else columns shared by all records move to the title, empty ones
+    are left out and headers are abbreviated; else a vertical layout (one column per record, or
+    one small table per record). The full set of fields is always in the JSON records.
+    """
+    if title is None and records:
+        r = records[0]
+        title = f"{r.dataset} classes {r.classes} seed {r.seed}" + (" (quick)" if r.quick else "")
+    headers = [header for _, header in COLUMNS]
+    rows = [_cells(rec) for rec in records]
+    if width is None or _width(headers, rows) <= width:
+        return _table(title, headers, rows)
+    keys = [key for key, _ in COLUMNS]
+    shared = [
+        i for i, key in enumerate(keys) if key in _SHARED and len({row[i] for row in rows}) == 1
+    ]
+    empty = [i for i in range(len(keys)) if all(row[i] in ("-", "0") for row in rows)]
+    keep = [i for i in range(len(keys)) if i not in shared and i not in empty]
+    context = ", ".join(f"{headers[i]} {rows[0][i]}" for i in shared)
+    compact_title = f"{title} ({context})" if title and context else (title or context or None)
+    short = [_SHORT.get(headers[i], headers[i]) for i in keep]
+    compact_rows = [[row[i] for i in keep] for row in rows]
+    if _width(short, compact_rows) <= width:
+        return _table(compact_title, short, compact_rows)
+    fields = [headers[i] for i in keep if keys[i] != "method"]
+    by_field = [[row[i] for row in rows] for i in keep if keys[i] != "method"]
+    methods = [row[keys.index("method")] for row in rows]
+    vertical = [[name, *values] for name, values in zip(fields, by_field, strict=True)]
+    if _width(["field", *methods], vertical) <= width:
+        return _table(compact_title, ["field", *methods], vertical)
+    tables = [
+        _table(method, ["field", "value"], [[row[0], row[n + 1]] for row in vertical])
+        for n, method in enumerate(methods)
+    ]
+    return Group(Text(compact_title or ""), *tables)
+
+
+def _label(rec: ResultRecord) -> str:
+    extra = "; ".join(t for t in (rec.restriction, rec.cache) if t)
+    return f"{rec.method} ({extra})" if extra else rec.method
+
+
+_MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*", "<", ">", "h", "p")
+
+
+def comparison_figure(records: Sequence[ResultRecord]) -> Figure:
+    """Accuracy against synapses (left) and against learning energy M1 (right).
+
+    Left: each method's filled marker sits at its *plastic* synapses, the weights learning
+    changed (``ledger.m0_min``: sites with w(T) ≠ w(0)); a hollow marker of the same shape at
+    its non-silent synapses, joined by a dotted line. Methods of equal size (backprop and a
+    fixed random projection both have 795,010 synapses) are so told apart by what they learned.
+    Every point carries its method's name and its own marker.
+    """
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, (ax_syn, ax_energy) = plt.subplots(1, 2, figsize=(10, 4), constrained_layout=True)
-    for rec in records:
+    fig, (ax_syn, ax_energy) = plt.subplots(1, 2, figsize=(11, 4.4), constrained_layout=True)
+    for n, rec in enumerate(records):
         acc = 100 * rec.test_accuracy
-        ax_syn.scatter(rec.synapses_nonsilent, acc, label=rec.method, s=40)
-        ax_energy.scatter(max(rec.ledger.m1, 1e-12), acc, label=rec.method, s=40)
-    ax_syn.set_xlabel("non-silent synapses")
+        style = {"marker": _MARKERS[n % len(_MARKERS)], "color": f"C{n % 10}", "s": 50}
+        label = _label(rec)
+        plastic = max(rec.ledger.m0_min, 1)
+        nonsilent = max(rec.synapses_nonsilent, 1)
+        ax_syn.plot([plastic, nonsilent], [acc, acc], ":", color=style["color"], linewidth=1)
+        ax_syn.scatter(
+            [nonsilent],
+            [acc],
+            facecolors="none",
+            edgecolors=style["color"],
+            marker=style["marker"],
+            s=style["s"],
+        )
+        ax_syn.scatter([plastic], [acc], label=label, **style)
+        ax_energy.scatter([max(rec.ledger.m1, 1e-12)], [acc], label=label, **style)
+        for ax, x in ((ax_syn, plastic), (ax_energy, max(rec.ledger.m1, 1e-12))):
+            ax.annotate(label, (x, acc), xytext=(5, 5), textcoords="offset points", fontsize=7)
+    ax_syn.set_xlabel("synapses: plastic (filled, changed by learning) and non-silent (hollow)")
     ax_energy.set_xlabel("learning energy M1 = Σ|Δw|")
     for ax in (ax_syn, ax_energy):
         ax.set_xscale("log")
         ax.set_ylabel("test accuracy (%)")
         ax.grid(True, which="both", alpha=0.3)
+        ax.margins(x=0.15, y=0.1)
     ax_energy.legend(loc="lower right", fontsize="small")
     if records:
         r = records[0]
         fig.suptitle(f"{r.dataset} {r.classes}, seed {r.seed}")
+    return fig
+
+
+def plot_records(records: Sequence[ResultRecord], path: Path) -> None:
+    """Write :func:`comparison_figure` of ``records`` as a PNG (atomically)."""
+    import matplotlib.pyplot as plt
+
+    fig = comparison_figure(records)
     save_figure_atomic(fig, path, dpi=120)
     plt.close(fig)

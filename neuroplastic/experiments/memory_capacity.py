@@ -184,6 +184,13 @@ def summarise(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return out
 
 
+# One marker per plotted series, so series stay apart in grey print and where lines overlap.
+SERIES_MARKERS = (
+    *("o", "s", "^", "v", "D", "P", "X", "*", "<", ">", "h", "p", "H", "d", "8"),
+    *("1", "2", "3", "4", "+", "x"),
+)
+
+
 def plot_curve(
     rows: list[dict[str, Any]],
     path: Path,
@@ -207,6 +214,7 @@ def plot_curve(
         key=lambda t: (RULES.index(t[0]), t[1], t[2]),
     )
     several = len({t[2] for t in keys}) > 1
+    markers = {key: SERIES_MARKERS[i % len(SERIES_MARKERS)] for i, key in enumerate(keys)}
     for rule, ane, activity in keys:
         pts = sorted(
             (r["n"], r["capacity_bits_per_synapse"], r.get("capacity_bits_per_synapse_std", 0.0))
@@ -219,7 +227,7 @@ def plot_curve(
             [p[1] for p in pts],
             yerr=[p[2] for p in pts],
             capsize=2,
-            marker="o" if not ane else "s",
+            marker=markers[(rule, ane, activity)],
             color=colours[rule],
             linestyle="--" if ane else (":" if activity == "binomial" else "-"),
             label=f"{rule}{' + ANE' if ane else ''}{suffix}",
@@ -240,7 +248,7 @@ def plot_curve(
             ax2.plot(
                 [p[0] for p in pts2],
                 [p[1] for p in pts2],
-                marker="o",
+                marker=markers.get(("willshaw", ane, activity), "o"),
                 color=colours["willshaw"],
                 linestyle="--" if ane else (":" if activity == "binomial" else "-"),
                 label=f"willshaw{' + ANE' if ane else ''} (compressed, {activity})",

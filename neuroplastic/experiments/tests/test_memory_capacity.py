@@ -95,3 +95,33 @@ def test_parsers() -> None:
         parse_sizes("4")
     with pytest.raises(ValueError):
         CurveParams(ns="")
+
+
+def test_curve_plot_gives_every_series_its_own_marker(tmp_path: Path, monkeypatch) -> None:
+    from neuroplastic.experiments import memory_capacity
+
+    figures = []
+    monkeypatch.setattr(
+        memory_capacity, "save_figure_atomic", lambda fig, path, dpi: figures.append(fig)
+    )
+    rows = [
+        {
+            "rule": rule,
+            "ane": ane,
+            "activity": activity,
+            "n": n,
+            "capacity_bits_per_synapse": 0.1 * (i + 1),
+            "capacity_bits_per_nonsilent_synapse": 0.2 if rule == "willshaw" else None,
+        }
+        for i, rule in enumerate(("willshaw", "covariance", "bayes", "bcpnn"))
+        for ane in (False, True)
+        for activity in ("constant", "binomial")
+        for n in (64, 128)
+    ]
+    memory_capacity.plot_curve(rows, tmp_path / "curve.png", "test")
+    (fig,) = figures
+    for ax in fig.axes:
+        handles, labels = ax.get_legend_handles_labels()
+        markers = [getattr(h, "lines", [h])[0].get_marker() for h in handles]
+        assert len(handles) == len(labels) > 1
+        assert len(set(markers)) == len(markers), list(zip(labels, markers, strict=True))
