@@ -58,6 +58,10 @@ Target = Annotated[
 ]
 EvalEvery = Annotated[int, typer.Option("--eval-every", min=0, help="evaluate every N samples")]
 Resume = Annotated[bool, typer.Option("--resume", help="continue the last unfinished run")]
+KeepCheckpoints = Annotated[
+    bool,
+    typer.Option("--keep-checkpoints", help="keep a finished run's checkpoint (default: delete)"),
+]
 Alphas = Annotated[
     list[float] | None,
     typer.Option("--m-alpha", help="also count M_alpha = Σ|Δw|^alpha (repeatable)"),
@@ -316,6 +320,7 @@ def run_cmd(
     target_accuracy: Target = None,
     eval_every: EvalEvery = 0,
     resume: Resume = False,
+    keep_checkpoints: KeepCheckpoints = False,
     data_dir: DataDir = None,
     store: StoreOpt = None,
     no_progress: NoProgress = False,
@@ -386,7 +391,15 @@ def run_cmd(
         parse_assignments(set_ or []), {method: get_method(method).params_model}
     )[method]
     with RunStore(store) as run_store:
-        record = run_method(method, overrides, exp, run_store, resume=resume, console=console)
+        record = run_method(
+            method,
+            overrides,
+            exp,
+            run_store,
+            resume=resume,
+            console=console,
+            keep_checkpoint=keep_checkpoints,
+        )
     _emit([record], json_path, None)
 
 
@@ -406,6 +419,7 @@ def compare_cmd(
     target_accuracy: Target = None,
     eval_every: EvalEvery = 0,
     resume: Resume = False,
+    keep_checkpoints: KeepCheckpoints = False,
     data_dir: DataDir = None,
     store: StoreOpt = None,
     no_progress: NoProgress = False,
@@ -454,7 +468,15 @@ def compare_cmd(
     )
     exp.restrict, exp.cache = _plasticity_params(r_set, c_set)
     with RunStore(store) as run_store:
-        records = compare(names, overrides, exp, run_store, console=console, resume=resume)
+        records = compare(
+            names,
+            overrides,
+            exp,
+            run_store,
+            console=console,
+            resume=resume,
+            keep_checkpoints=keep_checkpoints,
+        )
     _emit(records, json_path, plot)
 
 

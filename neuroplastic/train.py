@@ -20,7 +20,12 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, Ti
 from torch import Tensor
 
 from neuroplastic.checkpoint import load_checkpoint, save_checkpoint
-from neuroplastic.errors import DivergedError, NonFiniteUpdateError, ParameterError
+from neuroplastic.errors import (
+    CheckpointError,
+    DivergedError,
+    NonFiniteUpdateError,
+    ParameterError,
+)
 from neuroplastic.methods.base import Learner
 
 
@@ -101,6 +106,7 @@ class Trainer:
         *,
         checkpoint_path: Path | None = None,
         signature: str = "",
+        owner: str | None = None,
         on_eval: EvalCallback | None = None,
         progress: bool = False,
     ) -> None:
@@ -108,6 +114,7 @@ class Trainer:
         self.settings = settings
         self.checkpoint_path = checkpoint_path
         self.signature = signature
+        self.owner = owner
         self.on_eval = on_eval
         self.progress = progress
         self.outcome = TrainOutcome()
@@ -117,10 +124,26 @@ class Trainer:
 
     # ---------------------------------------------------------------- resume
     def resume(self) -> bool:
-        """Continue from the checkpoint if one exists; returns whether one was loaded."""
+        """Continue from the checkpoint if one exists; returns whether one was loaded.
+
+        A checkpoint of another configuration (or, when ``owner`` is set, of another run)
+        raises CheckpointError.
+        """
         if self.checkpoint_path is None or not self.checkpoint_path.is_file():
             return False
-        state = load_checkpoint(self.checkpoint_path, expect_signature=self.signature)
+        self.restore(self.load_checkpoint())
+        return True
+
+    def load_checkpoint(self) -> dict[str, Any]:
+        """Read and check this run's checkpoint (CheckpointError: missing, corrupt, foreign)."""
+        if self.checkpoint_path is None:
+            raise CheckpointError("this trainer keeps no checkpoint")
+        return load_checkpoint(
+            self.checkpoint_path, expect_signature=self.signature, expect_owner=self.owner
+        )
+
+    def restore(self, state: dict[str, Any]) -> None:
+        """Continue from a checkpoint's ``state`` (from :meth:`load_checkpoint`)."""
         self.learner.load_state_dict(state["learner"])
         self.learner.ledger.load_state_dict(state["ledger"])
         out = state["outcome"]
@@ -131,7 +154,6 @@ class Trainer:
         self._stopped = bool(state["stopped"])
         torch.set_rng_state(state["torch_rng"])
         self._last_checkpoint = self.outcome.samples_seen
-        return True
 
     def _checkpoint(self) -> None:
         if self.checkpoint_path is None:
@@ -140,6 +162,7 @@ class Trainer:
             self.checkpoint_path,
             {
                 "signature": self.signature,
+                **({"owner": self.owner} if self.owner is not None else {}),
                 "learner": self.learner.state_dict(),
                 "ledger": self.learner.ledger.state_dict(),
                 "outcome": self.outcome.to_dict(),

@@ -5,10 +5,15 @@ records the run in the store (status ``running``), trains with checkpoints, and 
 result record. A crash marks the run ``failed``, Ctrl-C or SIGTERM marks it ``interrupted``,
 and a run killed outright is found ``crashed`` by the store; ``--resume`` continues any of them
 from its last checkpoint with the ledger intact. ``compare`` runs several methods on one split.
+
+Checkpoints are keyed by store and run (``<home>/checkpoints/<store key>/run-<id>.pt``, see
+:mod:`neuroplastic.paths`) and carry their owner, so run 1 of one store never overwrites or
+resumes from run 1 of another; a finished run's checkpoint is deleted unless kept on request.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Sequence
 from pathlib import Path
@@ -16,9 +21,10 @@ from typing import Any
 
 from rich.console import Console
 
+from neuroplastic.checkpoint import checkpoint_owner
 from neuroplastic.data import DataSplits
-from neuroplastic.errors import DivergedError
-from neuroplastic.paths import checkpoint_dir
+from neuroplastic.errors import CheckpointError, DivergedError
+from neuroplastic.paths import store_key
 from neuroplastic.provenance import collect_provenance, utc_now
 from neuroplastic.results import ResultRecord
 from neuroplastic.runs.build import build_learner
@@ -39,12 +45,16 @@ def run_method(
     data: DataSplits | None = None,
     resume: bool = False,
     console: Console | None = None,
+    keep_checkpoint: bool = False,
 ) -> ResultRecord:
     """Train method ``name`` and return its record (also saved in ``store``).
 
     With ``resume`` a finished run of the same configuration is not trained again (its stored
-    record is returned); an unfinished one continues from its checkpoint, and the metric rows
+    record is returned); an unfinished one continues from its own checkpoint (a missing or
+    foreign one raises CheckpointError and leaves the run as it was), and the metric rows
     its killed attempt logged after that checkpoint are dropped (they are logged again).
+    The checkpoint lives at ``store.checkpoint_path(run_id)`` (keyed by store and run) and
+    names its owner; it is deleted once the run finished, unless ``keep_checkpoint``.
     """
     exp.validate()
     params = method_params(name, overrides, exp.quick)
@@ -72,13 +82,47 @@ def run_method(
         target_accuracy=exp.target_accuracy,
     )
 
+    def new_trainer(run_id: int, ckpt: Path) -> Trainer:
+        def log_eval(point: Any) -> None:
+            store.log_metrics(
+                run_id,
+                point.samples_seen,
+                {"val_accuracy": point.val_accuracy, "m0": point.m0, "m1": point.m1},
+            )
+
+        return Trainer(
+            learner,
+            settings,
+            checkpoint_path=ckpt,
+            signature=signature,
+            owner=checkpoint_owner(store_key(store.url), run_id),
+            on_eval=log_eval,
+            progress=exp.progress,
+        )
+
     if previous is not None:
         run_id = previous.id
+        ckpt = Path(previous.checkpoint) if previous.checkpoint else store.checkpoint_path(run_id)
+        trainer = new_trainer(run_id, ckpt)
+        try:  # checked before the run is touched: a refused resume leaves its status as it was
+            state = trainer.load_checkpoint()
+        except CheckpointError as exc:
+            raise CheckpointError(
+                f"cannot resume {name} run {run_id} of {store.url} ({previous.status}): {exc}; "
+                f"the run stays {previous.status}; run without --resume to start anew"
+            ) from None
         store.resume_run(run_id)
-        ckpt = Path(previous.checkpoint or checkpoint_dir() / f"run-{run_id}.pt")
+        trainer.restore(state)
+        # rows the killed attempt logged after its last checkpoint are logged again from here
+        store.drop_metrics_after(run_id, trainer.outcome.samples_seen)
         provenance = collect_provenance(
             device=str(device), seed=exp.seed, started_at=previous.started_at, resumed_at=utc_now()
         )
+        if console is not None:
+            console.print(
+                f"resumed run {run_id} at {trainer.outcome.samples_seen} samples "
+                f"(M0 {learner.ledger.counts().m0:.3g} so far)"
+            )
     else:
         if resume and console is not None:
             console.print(f"[yellow]no unfinished {name} run with these settings; starting anew")
@@ -89,37 +133,14 @@ def run_method(
             seed=exp.seed,
             device=str(device),
         )
-        ckpt = checkpoint_dir() / f"run-{run_id}.pt"
+        ckpt = store.checkpoint_path(run_id)
         store.set_checkpoint(run_id, str(ckpt))
+        trainer = new_trainer(run_id, ckpt)
         provenance = collect_provenance(
             device=str(device), seed=exp.seed, started_at=store.get_run(run_id).started_at
         )
         if console is not None:
             console.print(f"run {run_id}: {name}, recorded in {store.url}")
-
-    def log_eval(point: Any) -> None:
-        store.log_metrics(
-            run_id,
-            point.samples_seen,
-            {"val_accuracy": point.val_accuracy, "m0": point.m0, "m1": point.m1},
-        )
-
-    trainer = Trainer(
-        learner,
-        settings,
-        checkpoint_path=ckpt,
-        signature=signature,
-        on_eval=log_eval,
-        progress=exp.progress,
-    )
-    if previous is not None:
-        if trainer.resume() and console is not None:
-            console.print(
-                f"resumed run {run_id} at {trainer.outcome.samples_seen} samples "
-                f"(M0 {learner.ledger.counts().m0:.3g} so far)"
-            )
-        # rows the killed attempt logged after its last checkpoint are logged again from here
-        store.drop_metrics_after(run_id, trainer.outcome.samples_seen)
     x, y = data.train.x.to(device), data.train.y.to(device)
     xv, yv = data.val.x.to(device), data.val.y.to(device)
     try:
@@ -137,6 +158,8 @@ def run_method(
         store.fail_run(run_id, f"{type(exc).__name__}: {exc}")
         raise
     store.finish_run(run_id, json.loads(record.model_dump_json()), ended_at=provenance.ended_at)
+    if not keep_checkpoint:
+        _remove_checkpoint(store, run_id, ckpt)
     return record
 
 
@@ -145,6 +168,17 @@ def _finished_record(store: RunStore, signature: str) -> ResultRecord | None:
     run = store.find_finished(signature)
     result = None if run is None else store.get_result(run.id)
     return None if result is None else ResultRecord.model_validate(result)
+
+
+def _remove_checkpoint(store: RunStore, run_id: int, ckpt: Path) -> None:
+    """Delete a finished run's checkpoint (and its store's folder once empty); forget its path."""
+    try:
+        ckpt.unlink(missing_ok=True)
+    except OSError:  # not ours to delete after all: leave it, and its path, in place
+        return
+    with contextlib.suppress(OSError):
+        ckpt.parent.rmdir()  # only when empty
+    store.set_checkpoint(run_id, None)
 
 
 def _experiment_dict(exp: Experiment, data: DataSplits) -> dict[str, Any]:
@@ -173,6 +207,7 @@ def compare(
     console: Console | None = None,
     resume: bool = False,
     data: DataSplits | None = None,
+    keep_checkpoints: bool = False,
 ) -> list[ResultRecord]:
     """Run each method on the same data split, hidden widths and seed; return their records.
 
@@ -197,6 +232,7 @@ def compare(
                 data=data,
                 resume=resume,
                 console=console,
+                keep_checkpoint=keep_checkpoints,
             )
         )
     return records

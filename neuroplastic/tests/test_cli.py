@@ -51,6 +51,7 @@ def test_compare_quick_prints_table_and_writes_records(run_main, tmp_path):
     code, stdout, stderr = run_main("compare", "--quick", "--json", str(out), "--plot", str(plot))
     assert code == 0, stderr
     assert "backprop" in stdout and "random-projection" in stdout
+    assert "run 1: backprop" in stdout  # the id of each run it created
     records = json.loads(out.read_text())
     assert [r["method"] for r in records] == default_comparison()
     for r in records:
@@ -115,9 +116,13 @@ def test_kill_9_mid_run_is_marked_crashed_and_resumes_with_ledger(env, tmp_path)
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    ckpt = tmp_path / "home" / "checkpoints" / "run-1.pt"
+    checkpoints = tmp_path / "home" / "checkpoints"  # one folder per store
     deadline = time.monotonic() + 90
-    while not ckpt.exists() and time.monotonic() < deadline and proc.poll() is None:
+    while (
+        not list(checkpoints.glob("*/run-1.pt"))
+        and time.monotonic() < deadline
+        and proc.poll() is None
+    ):
         time.sleep(0.05)
     time.sleep(0.3)
     assert proc.poll() is None, "run finished before it could be killed"
@@ -138,3 +143,4 @@ def test_kill_9_mid_run_is_marked_crashed_and_resumes_with_ledger(env, tmp_path)
     assert record["ledger"]["m0"] >= record["ledger"]["m0_min"] > 0
     show = cli(env, "runs", "show", "1")
     assert '"status": "finished"' in show.stdout
+    assert not list(checkpoints.rglob("*.pt"))  # a finished run's checkpoint is deleted
