@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import signal
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, Annotated, Any
@@ -210,17 +211,43 @@ def _experiment(
     return exp
 
 
-def _emit(records: list[ResultRecord], json_path: Path | None, plot: Path | None) -> None:
+def _check_outputs(json_path: Path | None, plot: Path | None = None) -> None:
+    """Fail in one line, before any training, if --json or --plot cannot be written."""
+    from neuroplastic.outputs import check_output_file
+
+    if json_path is not None:
+        check_output_file(json_path, "--json")
+    if plot is not None:
+        check_output_file(plot, "--plot", plot=True)
+
+
+def _write_or_fail(option: str, path: Path, write: Callable[[Path], None]) -> None:
+    """Write an output; an OSError becomes one line naming the option and the reason."""
+    from neuroplastic.errors import OutputError
+
+    try:
+        write(path)
+    except OSError as exc:
+        raise OutputError(f"cannot write {option} {path} ({exc.strerror or exc})") from None
+
+
+def _emit(
+    records: list[ResultRecord], json_path: Path | None, plot: Path | None, store_url: str
+) -> None:
+    from neuroplastic.outputs import Destination, export_records, kept_in_store
     from neuroplastic.report import plot_records, results_table
     from neuroplastic.results import write_records
 
     console.print(results_table(records, width=console.width))
+    destinations = []
     if json_path is not None:
-        write_records(json_path, records)
-        console.print(f"records written to {json_path}")
+        destinations.append(
+            Destination("--json", json_path, "records", lambda p: write_records(p, records))
+        )
     if plot is not None:
-        plot_records(records, plot)
-        console.print(f"plot written to {plot}")
+        destinations.append(Destination("--plot", plot, "plot", lambda p: plot_records(records, p)))
+    kept_in = kept_in_store(store_url, [r.run_id for r in records])
+    export_records(destinations, kept_in, console.print)
 
 
 @data_app.command("fetch")
@@ -300,7 +327,7 @@ def _run_named_experiment(
     for path in output.files:
         console.print(f"written: {path}")
     if json_path is not None:
-        output.write_json(json_path)
+        _write_or_fail("--json", json_path, output.write_json)
         console.print(f"results written to {json_path}")
 
 
@@ -349,6 +376,7 @@ def run_cmd(
     from neuroplastic.runs import run_method
     from neuroplastic.store import RunStore
 
+    _check_outputs(json_path)
     r_set, c_set = _plasticity_assignments(
         restrict, p, k, restrict_seed, cache, cache_tau, cache_c, cache_theta, cache_mode
     )
@@ -400,7 +428,7 @@ def run_cmd(
             console=console,
             keep_checkpoint=keep_checkpoints,
         )
-    _emit([record], json_path, None)
+    _emit([record], json_path, None, run_store.url)
 
 
 @app.command("compare")
@@ -442,6 +470,7 @@ def compare_cmd(
     from neuroplastic.runs import compare
     from neuroplastic.store import RunStore
 
+    _check_outputs(json_path, plot)
     r_set, c_set = _plasticity_assignments(
         restrict, p, k, restrict_seed, cache, cache_tau, cache_c, cache_theta, cache_mode
     )
@@ -477,7 +506,7 @@ def compare_cmd(
             resume=resume,
             keep_checkpoints=keep_checkpoints,
         )
-    _emit(records, json_path, plot)
+    _emit(records, json_path, plot, run_store.url)
 
 
 @runs_app.command("list")
@@ -594,6 +623,7 @@ def continual(
     from neuroplastic.methods import get_method
     from neuroplastic.params import parse_assignments, split_overrides
 
+    _check_outputs(json_path)
     names = [m.strip() for m in methods.split(",") if m.strip()]
     if not names:
         raise ParameterError("--methods is empty")
@@ -614,7 +644,7 @@ def continual(
     )
     console.print(continual_table(results))
     if json_path is not None:
-        write_continual_json(json_path, results)
+        _write_or_fail("--json", json_path, lambda p: write_continual_json(p, results))
         console.print(f"results written to {json_path}")
 
 

@@ -45,6 +45,10 @@ class StoreError(NeuroplasticError):
     """The run store cannot be opened or a run cannot be found."""
 
 
+class OutputError(NeuroplasticError):
+    """An output file (``--json``, ``--plot``) cannot be written where it was asked for."""
+
+
 class CheckpointError(NeuroplasticError):
     """A checkpoint is missing, unreadable or belongs to another run."""
 
