@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shlex
 import signal
 import sys
 from collections.abc import Callable
@@ -162,8 +163,33 @@ def _root(
     """neuroplastic: brain-inspired, energy-efficient learning, every synaptic update counted."""
 
 
+_signal_received: list[str] = []  # the name of a signal turned into KeyboardInterrupt
+
+
 def _raise_interrupt(signum: int, frame: FrameType | None) -> None:
-    raise KeyboardInterrupt(f"signal {signum}")
+    _signal_received.append(signal.Signals(signum).name)
+    raise KeyboardInterrupt(signal.Signals(signum).name)
+
+
+def _takes_resume(args: list[str]) -> bool:
+    """Whether the sub-command named in ``args`` (e.g. ``run``, ``runs list``) has --resume."""
+    command: Any = typer.main.get_command(app)
+    for arg in args:
+        subcommands = getattr(command, "commands", {})
+        if arg not in subcommands:
+            break
+        command = subcommands[arg]
+    return any("--resume" in param.opts for param in command.params)
+
+
+def interrupted_message(args: list[str], cause: str = "") -> str:
+    """One line: what stopped the command (Ctrl-C or the signal) and the exact command that
+    resumes it (the same arguments with ``--resume``), or that it can be rerun."""
+    how = cause if cause.startswith("SIG") else "Ctrl-C"
+    if _takes_resume(args):
+        again = shlex.join(["neuroplastic", *args, *([] if "--resume" in args else ["--resume"])])
+        return f"interrupted ({how}); the run is marked 'interrupted'; resume it with: {again}"
+    return f"interrupted ({how}); rerun with: {shlex.join(['neuroplastic', *args])}"
 
 
 def _parse_hidden(text: str) -> list[int]:
@@ -656,9 +682,15 @@ def main() -> None:
     except NeuroplasticError as exc:
         err_console.print(f"[red]error:[/red] {exc}")
         raise SystemExit(2) from None
-    except KeyboardInterrupt:
-        err_console.print("[yellow]interrupted[/yellow]; the run is marked and can be resumed")
+    except KeyboardInterrupt as exc:  # not reached through typer, which exits with 130
+        err_console.print(interrupted_message(sys.argv[1:], str(exc)), markup=False)
         raise SystemExit(130) from None
+    except SystemExit as exc:
+        if exc.code != 130:  # typer's exit status for a KeyboardInterrupt
+            raise
+        cause = _signal_received[-1] if _signal_received else "Ctrl-C"
+        err_console.print(interrupted_message(sys.argv[1:], cause), markup=False)
+        raise
 
 
 if __name__ == "__main__":
