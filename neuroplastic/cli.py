@@ -217,8 +217,10 @@ def _experiment(
     info: bool,
 ) -> Experiment:
     from neuroplastic.data import parse_classes
+    from neuroplastic.paths import check_data_dir
     from neuroplastic.runs import Experiment
 
+    check_data_dir(data_dir)
     exp = Experiment(
         classes=parse_classes(classes) if classes else None,
         hidden=_parse_hidden(hidden),
@@ -648,8 +650,10 @@ def continual(
     )
     from neuroplastic.methods import get_method
     from neuroplastic.params import parse_assignments, split_overrides
+    from neuroplastic.paths import check_data_dir
 
     _check_outputs(json_path)
+    check_data_dir(data_dir)
     names = [m.strip() for m in methods.split(",") if m.strip()]
     if not names:
         raise ParameterError("--methods is empty")

@@ -30,6 +30,30 @@ def data_dir(override: str | os.PathLike[str] | None = None) -> Path:
     return Path(platformdirs.user_cache_dir(APP_NAME))
 
 
+def check_data_dir(override: str | os.PathLike[str] | None = None) -> None:
+    """A data directory the user named (``--data-dir`` or ``$NEUROPLASTIC_DATA``) must exist.
+
+    Training commands never create one: a mistyped path would otherwise start a silent
+    download into a new folder. ``neuroplastic data fetch mnist --data-dir PATH`` creates it
+    (and says so). Raises :class:`~neuroplastic.errors.DataError` naming the option.
+    """
+    from neuroplastic.errors import DataError
+
+    named = "--data-dir" if override is not None else "$NEUROPLASTIC_DATA"
+    given = override if override is not None else os.environ.get("NEUROPLASTIC_DATA") or None
+    if given is None:
+        return
+    path = Path(given).expanduser()
+    if path.is_dir():
+        return
+    if path.exists():
+        raise DataError(f"{named} {path} is not a directory")
+    raise DataError(
+        f"{named} {path} does not exist; to download MNIST into it, run "
+        f"`neuroplastic data fetch mnist --data-dir {path}` (creates it), or fix the path"
+    )
+
+
 def home_dir() -> Path:
     """Directory for the run store and checkpoints (``$NEUROPLASTIC_HOME`` or user data dir)."""
     env = os.environ.get("NEUROPLASTIC_HOME")

@@ -69,6 +69,8 @@ def fetch_mnist(
             say(f"MNIST already present and verified in {target}")
             return target
         say(f"need {', '.join(bad)} in {target}")
+    if not target.exists():
+        say(f"creating {target}")
     target.mkdir(parents=True, exist_ok=True)
     fetch = downloader or download_tarball
     with tempfile.TemporaryDirectory(prefix="neuroplastic-fetch-") as scratch:

@@ -48,6 +48,7 @@ from neuroplastic.experiments.registry import (
     register_experiment,
 )
 from neuroplastic.models.mlp import MLP
+from neuroplastic.paths import check_data_dir
 from neuroplastic.restrict import (
     CacheParams,
     RestrictParams,
@@ -117,6 +118,7 @@ def load_protocol_data(
     data_dir: str | None, seed: int, noise: float, stop_on: str, quick: bool
 ) -> dict[str, Tensor]:
     """Train / evaluation tensors of the protocol (the evaluation split is test or val)."""
+    check_data_dir(data_dir)
     arrays = load_mnist(fetch_mnist(data_dir), verify=False)
     train_imgs = torch.from_numpy(arrays.train_images)
     train_y = torch.from_numpy(arrays.train_labels).long()

@@ -102,3 +102,28 @@ def test_a_signal_mid_run_prints_how_to_resume_and_that_command_resumes(env, tmp
     )
     assert resumed.returncode == 0, resumed.stderr
     assert "resumed run 1" in resumed.stdout
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["run", "backprop", "--quick"],
+        ["compare", "--quick"],
+        ["continual", "--quick"],
+        ["run", "energy", "--quick"],
+    ],
+)
+def test_missing_data_dir_is_refused_not_created(cli, tmp_path, command):
+    missing = tmp_path / "typo" / "mnist"
+    code, out = cli(*command, "--data-dir", str(missing))
+    assert code == 2
+    assert f"--data-dir {missing} does not exist" in out
+    assert f"neuroplastic data fetch mnist --data-dir {missing}" in out
+    assert len(out.strip().splitlines()) == 1
+    assert not (tmp_path / "typo").exists()  # nothing created, nothing downloaded
+
+
+def test_missing_data_env_dir_is_refused(cli, tmp_path, monkeypatch):
+    monkeypatch.setenv("NEUROPLASTIC_DATA", str(tmp_path / "nowhere"))
+    code, out = cli("run", "backprop", "--quick")
+    assert code == 2 and "$NEUROPLASTIC_DATA" in out and "does not exist" in out

