@@ -74,7 +74,9 @@ NonsilentEps = Annotated[
 Info = Annotated[
     bool, typer.Option("--info", help="add I(X;Z), I(Z;Y) and bits per synapse to the record")
 ]
-NoProgress = Annotated[bool, typer.Option("--no-progress", help="no progress bar")]
+NoProgress = Annotated[
+    bool, typer.Option("--no-progress", help="no progress bar (or, in logs, progress lines)")
+]
 RestrictOpt = Annotated[
     str | None,
     typer.Option(
@@ -230,7 +232,7 @@ def _experiment(
         target_accuracy=target,
         eval_every=eval_every,
         data_dir=data_dir,
-        progress=not no_progress and sys.stderr.isatty(),
+        progress=not no_progress,
         alphas=list(alphas or []),
         nonsilent_eps=nonsilent_eps,
         info=info,
@@ -343,7 +345,7 @@ def _run_named_experiment(
         quick=quick,
         resume=resume,
         data_dir=data_dir,
-        progress=not no_progress and sys.stderr.isatty(),
+        progress=not no_progress,
         output_dir=json_path.parent if json_path is not None else Path("results") / named.name,
         console=console,
     )
@@ -669,7 +671,7 @@ def continual(
         overrides=overrides,
         data_dir=data_dir,
         device=device,
-        progress=not no_progress and sys.stderr.isatty(),
+        progress=not no_progress,
         console=console,
     )
     console.print(continual_table(results))

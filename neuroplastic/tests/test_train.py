@@ -96,3 +96,14 @@ def test_checkpoint_errors_name_the_file(tmp_path):
         load_checkpoint(path, expect_signature="b")
     assert load_checkpoint(path, expect_signature="a")["signature"] == "a"
     assert [p.name for p in tmp_path.iterdir()] == ["c.pt"]  # no temp files left behind
+
+
+def test_progress_in_a_log_is_one_plain_line_per_evaluation(capsys):
+    x, y = toy_data()
+    xv, yv = toy_data(60, seed=1)
+    settings = LoopSettings(epochs=2, batch_size=16, seed=5, eval_every=120)
+    Trainer(make_learner(), settings, progress=True).fit(x, y, xv, yv)  # stderr is captured
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 4  # 2 epochs x 240 samples / 120
+    assert lines[-1].startswith("progress: 30/30 batches (100%), val ")
+    assert all("\x1b" not in line and "\r" not in line for line in lines)  # no live bar codes
