@@ -16,11 +16,18 @@ if [[ -f $stamp && "$(cat "$stamp")" == "$want" ]]; then
   exit 0
 fi
 
-echo "setting up .venv (torch: $torch_spec)"
-[[ -x .venv/bin/python ]] || "${PYTHON:-python3}" -m venv .venv
-pip=(.venv/bin/python -m pip install --quiet --disable-pip-version-check)
+echo "setting up .venv (torch: $torch_spec); this takes a few minutes the first time"
+if [[ ! -x .venv/bin/python ]]; then
+  echo "[1/3] creating .venv with ${PYTHON:-python3}"
+  "${PYTHON:-python3}" -m venv .venv
+fi
+pip=(.venv/bin/python -m pip install --progress-bar off --disable-pip-version-check)
+# pip's lines that say what is fetched and installed (the rest of its log is long)
+show() { awk '/^(Collecting|Installing collected|Successfully installed)/ { print "  " $0; fflush() }'; }
 # torch first and exactly: an open torch spec may pull a multi-GB CUDA build.
-"${pip[@]}" "$torch_spec"
-"${pip[@]}" -c requirements/constraints.txt -e ".[dev,postgres]"
+echo "[2/3] installing $torch_spec (CPU build)"
+"${pip[@]}" "$torch_spec" | show
+echo "[3/3] installing neuroplastic (editable) and its dependencies, pinned by requirements/constraints.txt"
+"${pip[@]}" -c requirements/constraints.txt -e ".[dev,postgres]" | show
 echo "$want" > "$stamp"
 echo ".venv ready"
