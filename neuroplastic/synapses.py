@@ -111,9 +111,31 @@ class UpdateStats:
         return f"UpdateStats(m0={m0!r}, m1={m1!r}, m2={m2!r})"
 
 
+class OuterSelection(Protocol):
+    """Which entries of a rank-1 update ``a bᵀ`` are written, held without the matrix
+    (e.g. :class:`neuroplastic.restrict.topk.OuterTopK`, the top-k selection)."""
+
+    def mask(self) -> Tensor:
+        """Boolean (m, n) mask of the selected entries, on the factors' device."""
+        ...
+
+    def indices(self) -> tuple[Tensor, Tensor]:
+        """(rows, cols) of the selected entries."""
+        ...
+
+    def scatter(self, a: Tensor, b: Tensor) -> tuple[Tensor, Tensor]:
+        """Flat indices of the selected entries (row-major) and the products ``a_i b_j`` there."""
+        ...
+
+    def stats(self, alpha: float) -> tuple[float, float, float]:
+        """``(M0, M1, M2)`` of the selected entries of ``alpha · a bᵀ`` (from the factors)."""
+        ...
+
+
 OuterPlan = tuple[Any, ...]
-"""A restriction's plan for a rank-1 update: ('rank1', a, b), ('sparse', rows, cols), ('skip',)
-or ('dense',) (form the matrix and filter it with :meth:`RestrictionPolicy.dense`)."""
+"""A restriction's plan for a rank-1 update: ('rank1', a, b), ('select', a, b, selection) (an
+:class:`OuterSelection` of ``a bᵀ``), ('sparse', rows, cols), ('skip',) or ('dense',) (form the
+matrix and filter it with :meth:`RestrictionPolicy.dense`)."""
 
 
 class RestrictionPolicy(Protocol):
@@ -413,12 +435,13 @@ class Synapses(nn.Module):
         """Write the rank-1 update ``w <- w + alpha · a bᵀ`` (batch size 1) and count it.
 
         ``a`` (n_out,) and ``b`` (n_in,) for a 2-D group. With no mask, no Dale signs and no
-        cache the update is written in place (``addr_``, or an indexed add of the selected
-        entries when the restriction selects top-k from the sorted factors) and counted from
-        the factors: ``M0 = nnz(a)·nnz(b)``, ``M1 = |alpha|·Σ|a|·Σ|b|``,
-        ``M2 = alpha²·Σa²·Σb²`` (the proposed change; it differs from ``w_new − w_old`` only
-        where float rounding swallows a change below half an ulp of w). With a synaptic cache
-        in ``synapse`` mode a sparse (top-k) plan is written the same way and cached by index
+        cache the update is written in place (``addr_``, or, when the restriction selects
+        top-k from the factors, an indexed add of the selected ``alpha · a_i b_j``) and
+        counted from the factors: ``M0 = nnz(a)·nnz(b)``, ``M1 = |alpha|·Σ|a|·Σ|b|``,
+        ``M2 = alpha²·Σa²·Σb²`` (for a selection: the same sums over the selected entries; the
+        proposed change, which differs from ``w_new − w_old`` only where float rounding
+        swallows a change below half an ulp of w). With a synaptic cache in ``synapse`` mode
+        a selection is written by index (an indexed add) and cached by index
         (:meth:`_cache_after_sparse_write`). Otherwise it forms
         ``outer(a, b)`` and goes through :meth:`apply`.
         """
@@ -433,12 +456,22 @@ class Synapses(nn.Module):
         plan: OuterPlan = (
             ("rank1", a, b) if self.restriction is None else self.restriction.outer(self, a, b)
         )
+        if plan[0] == "select" and self.cache is not None:
+            plan = ("sparse", *plan[3].indices())  # a cache takes a selection by index
         if plan[0] == "dense" or (
             self.cache is not None and (plan[0] != "sparse" or not self.cache.sparse_ok)
         ):  # a cache needs every write (also an empty one: maintenance, decay); by index if sparse
             return self._apply_update(torch.outer(a, b), alpha)
         if plan[0] == "skip":
             stats = UpdateStats(0.0, 0.0, 0.0)
+        elif plan[0] == "select":
+            # an indexed add of the selected entries, counted from the factors (the
+            # selection's sums), like the rank-1 write
+            a, b, selection = plan[1], plan[2], plan[3]
+            stats = UpdateStats(*selection.stats(alpha))
+            self._check_finite_stats(stats)
+            flat, products = selection.scatter(a, b)
+            w.view(-1).index_add_(0, flat, products, alpha=alpha)
         elif plan[0] == "rank1":
             a, b = plan[1], plan[2]
             sa, sb = a.abs(), b.abs()
@@ -490,6 +523,11 @@ class Synapses(nn.Module):
                 elif plan[0] == "sparse":
                     extra[alpha_key(p_alpha)] = float(
                         values.abs().pow(p_alpha).sum(dtype=torch.float64)
+                    )
+                elif plan[0] == "select":
+                    rows, cols = plan[3].indices()
+                    extra[alpha_key(p_alpha)] = abs(alpha) ** p_alpha * float(
+                        (plan[1][rows] * plan[2][cols]).abs().pow(p_alpha).sum(dtype=torch.float64)
                     )
             self.ledger.record_update(self.name, stats.m0, stats.m1, stats.m2, extra)
         return stats

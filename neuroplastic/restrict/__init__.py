@@ -17,7 +17,7 @@ from neuroplastic.restrict.policies import (
     build_filters,
     describe,
 )
-from neuroplastic.restrict.topk import count_k, dense_topk_mask, outer_topk
+from neuroplastic.restrict.topk import count_k, dense_topk_mask, outer_topk, select_outer_topk
 
 __all__ = [
     "POLICIES",
@@ -32,4 +32,5 @@ __all__ = [
     "dense_topk_mask",
     "describe",
     "outer_topk",
+    "select_outer_topk",
 ]

@@ -64,8 +64,8 @@ from neuroplastic.errors import ParameterError
 from neuroplastic.restrict.topk import (
     count_k,
     dense_topk_mask,
-    outer_topk,
     rowwise_topk_mask,
+    select_outer_topk,
 )
 from neuroplastic.roles import PER_NEURON, Roles
 from neuroplastic.synapses import Synapses
@@ -132,7 +132,7 @@ class GroupFilter:
         self.fixed = fixed
         # pairing of a bias with its weight matrix (see the module docstring)
         self.partner: GroupFilter | None = None  # set on a bias: the filter of its weights
-        self.threshold: Tensor | None = None  # last selection's threshold, kept for a bias
+        self.threshold: Tensor | float | None = None  # last selection's threshold, for a bias
         self.keeps_threshold = False  # set on weights whose bias is paired with them
 
     def __repr__(self) -> str:
@@ -191,8 +191,8 @@ class GroupFilter:
         return dw * keep
 
     def outer(self, syn: Synapses, a: Tensor, b: Tensor) -> tuple[Any, ...]:
-        """Plan for the rank-1 update ``a bᵀ``: ('rank1', a', b'), ('sparse', rows, cols),
-        ('skip',) or ('dense',) (form the matrix and use :meth:`dense`)."""
+        """Plan for the rank-1 update ``a bᵀ``: ('rank1', a', b'), ('select', a', b', top-k
+        selection), ('skip',) or ('dense',) (form the matrix and use :meth:`dense`)."""
         if self.mode == "frozen":
             return ("skip",)
         if self.mode in ("weight", "fixed"):
@@ -212,10 +212,12 @@ class GroupFilter:
         if a.numel() * b.numel() < _OUTER_MIN_SIZE:
             return ("dense",)
         n = self._n_eligible((a.numel(), b.numel()))
-        rows, cols = outer_topk(a, b, count_k(self.fraction, n))
-        if self.keeps_threshold and rows.numel():
-            self.threshold = (a[rows].abs() * b[cols].abs()).min()
-        return ("sparse", rows, cols)
+        selection = select_outer_topk(a, b, count_k(self.fraction, n))
+        if not selection.finite:
+            return ("dense",)  # the dense path reports the non-finite proposal
+        if self.keeps_threshold and selection.threshold is not None:
+            self.threshold = selection.threshold
+        return ("select", a, b, selection)
 
 
 # ------------------------------------------------------------------ attaching
