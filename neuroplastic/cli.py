@@ -539,6 +539,127 @@ def compare_cmd(
     _emit(records, json_path, plot, run_store.url)
 
 
+def _floats(text: str, what: str) -> list[float]:
+    try:
+        return [float(t) for t in text.split(",") if t.strip()]
+    except ValueError:
+        raise ParameterError(f"{what} expects comma-separated numbers (got {text!r})") from None
+
+
+@app.command("evaluate")
+def evaluate_cmd(
+    methods: Annotated[
+        str | None,
+        typer.Option("--methods", help="comma-separated (backprop is always added as reference)"),
+    ] = None,
+    few_shot: Annotated[bool, typer.Option("--few-shot", help="run the few-shot protocol")] = False,
+    adversarial: Annotated[
+        bool, typer.Option("--adversarial", help="run FGSM, PGD, transfer and Square attacks")
+    ] = False,
+    eps: Annotated[str, typer.Option("--eps", help="L∞ budgets on [0, 1] pixels")] = (
+        "0.05,0.1,0.2,0.3"
+    ),
+    shots: Annotated[str, typer.Option("--shots", help="labelled examples per class")] = (
+        "1,5,10,50"
+    ),
+    draws: Annotated[
+        int | None, typer.Option("--draws", help="few-shot draws (default 10)")
+    ] = None,
+    samples: Annotated[
+        int | None, typer.Option("--samples", help="test inputs attacked (default 1000)")
+    ] = None,
+    out: Annotated[Path, typer.Option("--out", help="folder for JSON and plots")] = Path(
+        "results/evaluate"
+    ),
+    set_: SetOpt = None,
+    quick: Quick = False,
+    seed: Seed = 0,
+    classes: Classes = None,
+    hidden: Hidden = "1000",
+    device: Device = "auto",
+    data_dir: DataDir = None,
+    store: StoreOpt = None,
+    no_progress: NoProgress = False,
+    nonsilent_eps: NonsilentEps = 0.0,
+) -> None:
+    """Signatures, few-shot and adversarial robustness of several methods; claims judged."""
+    from neuroplastic.experiments.evaluate import (
+        quick_attack_settings,
+        quick_few_shot_settings,
+        run_evaluation,
+    )
+    from neuroplastic.experiments.evaluate_report import tables
+    from neuroplastic.methods import default_comparison, get_method
+    from neuroplastic.metrics.adversarial import attack_settings
+    from neuroplastic.metrics.few_shot import FewShotSettings
+    from neuroplastic.params import parse_assignments, split_overrides
+    from neuroplastic.store import RunStore
+
+    names = (
+        [m.strip() for m in methods.split(",") if m.strip()] if methods else default_comparison()
+    )
+    if not names:
+        raise ParameterError("--methods is empty")
+    models = {name: get_method(name).params_model for name in ["backprop", *names]}
+    overrides = split_overrides(parse_assignments(set_ or []), models)
+    attack = None
+    if adversarial:
+        values: dict[str, Any] = {"eps": _floats(eps, "--eps"), "seed": seed}
+        if samples is not None:
+            values["samples"] = samples
+        attack = attack_settings(**(quick_attack_settings(**values) if quick else values))
+    shot_settings = None
+    if few_shot:
+        try:
+            counts = [int(t) for t in shots.split(",") if t.strip()]
+        except ValueError:
+            raise ParameterError(
+                f"--shots expects comma-separated integers (got {shots!r})"
+            ) from None
+        fs: dict[str, Any] = {"shots": counts, "seed": seed}
+        if draws is not None:
+            fs["draws"] = draws
+        try:
+            shot_settings = FewShotSettings(**(quick_few_shot_settings(**fs) if quick else fs))
+        except ValueError as exc:
+            raise ParameterError(f"few-shot: {exc}") from None
+    exp = _experiment(
+        classes,
+        hidden,
+        seed,
+        device,
+        quick,
+        None,
+        0,
+        data_dir,
+        no_progress,
+        None,
+        nonsilent_eps,
+        False,
+    )
+    with RunStore(store) as run_store:
+        report = run_evaluation(
+            names,
+            overrides,
+            exp,
+            run_store,
+            out,
+            attack=attack,
+            few_shot=shot_settings,
+            console=console,
+        )
+    for table in tables(report):
+        console.print(table)
+    console.print(f"stored as run {report.run_id}; {report.wall_s:.1f} s in all")
+    for path in report.files:
+        console.print(f"written: {path}")
+    if report.errors:
+        raise NeuroplasticError(
+            f"evaluate: {len(report.errors)} part(s) failed (the rest is written): "
+            + "; ".join(report.errors)
+        )
+
+
 @runs_app.command("list")
 def runs_list(
     limit: Annotated[int, typer.Option("--limit", min=1)] = 20,
@@ -615,7 +736,14 @@ def runs_show(
         for step, values in sorted(by_step.items()):
             table.add_row(str(step), *(f"{values.get(n, float('nan')):.4g}" for n in names))
         console.print(table)
-    if result:
+    if result and run.method == "evaluate":  # an evaluation report, not one method's record
+        from neuroplastic.experiments.evaluate import EvaluationReport
+        from neuroplastic.experiments.evaluate_report import tables
+
+        stored = {k: v for k, v in result.items() if k != "record_run_ids"}
+        for table in tables(EvaluationReport.model_validate(stored)):
+            console.print(table)
+    elif result:
         console.print(
             results_table(
                 [ResultRecord.model_validate(result)], title="result", width=console.width

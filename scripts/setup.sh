@@ -29,5 +29,9 @@ echo "[2/3] installing $torch_spec (CPU build)"
 "${pip[@]}" "$torch_spec" | show
 echo "[3/3] installing neuroplastic (editable) and its dependencies, pinned by requirements/constraints.txt"
 "${pip[@]}" -c requirements/constraints.txt -e ".[dev,postgres]" | show
+# torchattacks (adversarial evaluation) declares torchvision, whose PyPI build replaces or breaks
+# torch 2.13.0: install it without dependencies (its attacks need only torch, numpy and scipy).
+echo "      + torchattacks without its declared dependencies (torchvision would replace torch)"
+"${pip[@]}" -c requirements/constraints.txt --no-deps torchattacks | show
 echo "$want" > "$stamp"
 echo ".venv ready"

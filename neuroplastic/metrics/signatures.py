@@ -82,8 +82,12 @@ class ActivitySparsity(BaseModel):
     inputs: int = Field(description="test inputs measured")
     units: int = Field(description="hidden units")
     fraction_active: float = Field(description="mean fraction of units with |h| > 1 % of max |h|")
-    population_sparseness: float = Field(description="Vinje–Gallant S over units, mean over inputs")
-    lifetime_sparseness: float = Field(description="Vinje–Gallant S over inputs, mean over units")
+    population_sparseness: float | None = Field(
+        description="Vinje–Gallant S over units, mean over inputs (None: every input silent)"
+    )
+    lifetime_sparseness: float | None = Field(
+        description="Vinje–Gallant S over inputs, mean over units (None: every unit silent)"
+    )
 
 
 class DaleGroup(BaseModel):
@@ -195,9 +199,9 @@ def activity_sparsity(h: Tensor) -> ActivitySparsity:
     )
 
 
-def _nanmean(t: Tensor) -> float:
+def _nanmean(t: Tensor) -> float | None:
     ok = t[~torch.isnan(t)]
-    return float(ok.mean()) if ok.numel() else float("nan")
+    return float(ok.mean()) if ok.numel() else None
 
 
 # ------------------------------------------------------------------------------- Dale

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +24,7 @@ from rich.console import Console
 from neuroplastic.checkpoint import checkpoint_owner
 from neuroplastic.data import DataSplits
 from neuroplastic.errors import CheckpointError, DivergedError
+from neuroplastic.methods import Learner
 from neuroplastic.paths import store_key
 from neuroplastic.provenance import collect_provenance, utc_now
 from neuroplastic.results import ResultRecord
@@ -46,8 +47,13 @@ def run_method(
     resume: bool = False,
     console: Console | None = None,
     keep_checkpoint: bool = False,
+    on_trained: Callable[[Learner], None] | None = None,
 ) -> ResultRecord:
     """Train method ``name`` and return its record (also saved in ``store``).
+
+    ``on_trained`` receives the trained learner after its record is stored (evaluations that
+    need the model itself, e.g. ``neuroplastic evaluate``; not called for a finished run that
+    ``resume`` does not train again).
 
     With ``resume`` a finished run of the same configuration is not trained again (its stored
     record is returned); an unfinished one continues from its own checkpoint (a missing or
@@ -160,6 +166,8 @@ def run_method(
     store.finish_run(run_id, json.loads(record.model_dump_json()), ended_at=provenance.ended_at)
     if not keep_checkpoint:
         _remove_checkpoint(store, run_id, ckpt)
+    if on_trained is not None:
+        on_trained(learner)
     return record
 
 

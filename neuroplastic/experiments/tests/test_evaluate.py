@@ -1,0 +1,114 @@
+"""``evaluate`` end to end on synthetic 4×4 images: tables, store, plots, and bad input."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+
+from neuroplastic.data import DataSplits, Split
+from neuroplastic.errors import ParameterError
+from neuroplastic.experiments.evaluate import EvaluationReport, run_evaluation
+from neuroplastic.experiments.evaluate_report import tables
+from neuroplastic.metrics.adversarial import AttackSettings, attack_settings
+from neuroplastic.metrics.few_shot import FewShotSettings
+from neuroplastic.runs import Experiment
+from neuroplastic.store import RunStore
+
+pytest.importorskip("torchattacks")
+
+
+def split(n: int, seed: int) -> Split:
+    g = torch.Generator().manual_seed(seed)
+    y = torch.randint(0, 3, (n,), generator=g)
+    x = torch.rand(n, 16, generator=g) * 0.6
+    for c in range(3):
+        x[y == c, c * 5 : c * 5 + 5] += 0.4
+    return Split(x, y)
+
+
+def data() -> DataSplits:
+    return DataSplits(split(300, 0), split(60, 1), split(90, 2), [0, 1, 2], dataset="synthetic")
+
+
+def settings(shots: list[int]) -> tuple[AttackSettings, FewShotSettings]:
+    attack = attack_settings(
+        eps=[0.1, 0.3], steps=5, square_queries=5, unbounded_steps=20, samples=60
+    )
+    few = FewShotSettings(shots=shots, draws=2, probe_steps=20, backprop_steps=10, test_samples=60)
+    return attack, few
+
+
+def test_evaluate_writes_tables_plots_json_and_a_stored_run(tmp_path: Path) -> None:
+    exp = Experiment(hidden=[8], seed=0, progress=False)
+    attack, few = settings([1, 5])
+    with RunStore(tmp_path / "runs.sqlite") as store:
+        report = run_evaluation(
+            ["random-projection", "stdp-diehl-cook"],
+            {
+                "stdp-diehl-cook": {"epochs": 1},
+                "backprop": {"epochs": 2},
+                "random-projection": {"epochs": 1},
+            },
+            exp,
+            store,
+            tmp_path / "out",
+            attack=attack,
+            few_shot=few,
+            data=data(),
+        )
+        stored = store.get_result(report.run_id or -1)
+    assert report.methods[0] == "backprop"  # always the reference
+    assert {r.method for r in report.records} == {
+        "backprop",
+        "random-projection",
+        "stdp-diehl-cook",
+    }
+    # the STDP network cannot be attacked: named, and the others' results are still there
+    assert any("stdp-diehl-cook cannot be attacked" in e for e in report.errors)
+    attacked = {r.method: r for r in report.robustness}
+    assert attacked["stdp-diehl-cook"].error is not None
+    assert attacked["random-projection"].per_eps and attacked["backprop"].unbounded_pgd is not None
+    names = [row.name for row in report.few_shot]
+    assert "backprop (same examples)" in names and "random-projection (probe)" in names
+    assert "backprop from random-projection" in names
+    assert {c.claim for c in report.claims} >= {"more robust than backprop", "lognormal weights"}
+    for name in (
+        "robustness.png",
+        "few_shot.png",
+        "weight_histograms.png",
+        "evaluation.json",
+        "receptive_fields_random-projection.png",
+    ):
+        assert (tmp_path / "out" / name).is_file(), name
+    on_disk = EvaluationReport.model_validate(
+        json.loads((tmp_path / "out" / "evaluation.json").read_text())
+    )
+    assert on_disk.claims == report.claims
+    assert stored is not None and stored["methods"] == report.methods
+    assert len(tables(report)) == 4
+
+
+def test_too_many_shots_is_named_and_the_rest_is_written(tmp_path: Path) -> None:
+    exp = Experiment(hidden=[8], seed=0, progress=False)
+    _, few = settings([1, 500])
+    with RunStore(tmp_path / "runs.sqlite") as store:
+        report = run_evaluation(
+            ["random-projection"],
+            {"backprop": {"epochs": 1}, "random-projection": {"epochs": 1}},
+            exp,
+            store,
+            tmp_path / "out",
+            few_shot=few,
+            data=data(),
+        )
+    assert any("500 shots per class exceed" in e for e in report.errors)
+    assert len(report.records) == 2 and not report.few_shot
+    assert (tmp_path / "out" / "evaluation.json").is_file()
+
+
+def test_bad_epsilon_fails_before_training() -> None:
+    with pytest.raises(ParameterError, match="ε must be in"):
+        attack_settings(eps=[0.1, 2.0])

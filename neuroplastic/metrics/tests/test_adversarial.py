@@ -1,0 +1,134 @@
+"""Attacks raise the loss of a small model; the masking check flags vanishing gradients."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from neuroplastic.energy.ledger import Ledger
+from neuroplastic.errors import ParameterError
+from neuroplastic.methods import BuildContext, Learner, get_method
+from neuroplastic.metrics.adversarial import (
+    accuracy_on,
+    as_images,
+    attack_settings,
+    evaluate_robustness,
+    fgsm_examples,
+    gradient_masking,
+    pgd_examples,
+    robustness_claim,
+    transfer_set,
+)
+from neuroplastic.metrics.attack_forward import NotAttackableError, attack_forward
+
+pytest.importorskip("torchattacks")
+
+
+def gen(seed: int = 0) -> torch.Generator:
+    return torch.Generator().manual_seed(seed)
+
+
+def blobs(n: int = 400, seed: int = 0) -> tuple[Tensor, Tensor]:
+    """Two classes of 4x4 images in [0, 1]: bright left half vs bright right half, noisy."""
+    g = gen(seed)
+    y = torch.randint(0, 2, (n,), generator=g)
+    x = torch.rand(n, 4, 4, generator=g) * 0.5
+    x[y == 0, :, :2] += 0.25
+    x[y == 1, :, 2:] += 0.25
+    return x.clamp(0, 1).reshape(n, 16), y
+
+
+def trained(name: str, steps: int = 200, **params: object) -> Learner:
+    spec = get_method(name)
+    ctx = BuildContext(16, 2, (12,), Ledger(), gen(), torch.device("cpu"))
+    learner = spec.build(ctx, spec.params_model(**params))
+    x, y = blobs()
+    for i in range(steps):
+        sl = slice((i * 40) % 400, (i * 40) % 400 + 40)
+        learner.train_step(x[sl], y[sl])
+    return learner
+
+
+@pytest.fixture(scope="module")
+def backprop() -> Learner:
+    return trained("backprop", lr=0.01, activation="tanh")
+
+
+def test_attacks_increase_the_loss_of_a_small_model(backprop: Learner) -> None:
+    x, y = blobs(200, seed=1)
+    model = attack_forward(backprop, x, "backprop")
+    s = attack_settings(eps=[0.1], steps=10, square_queries=0)
+    clean = F.cross_entropy(model(x), y).item()
+    assert accuracy_on(model, x, y) > 0.9
+    fgsm = F.cross_entropy(model(fgsm_examples(model, as_images(x), y, 0.1, s)), y).item()
+    pgd_x = pgd_examples(model, as_images(x), y, 0.1, s)
+    pgd = F.cross_entropy(model(pgd_x), y).item()
+    assert fgsm > clean and pgd > clean
+    assert pgd >= fgsm - 1e-3
+    assert float((pgd_x.flatten(1) - x).abs().max()) <= 0.1 + 1e-6  # stays in the ε-ball
+    assert float(pgd_x.min()) >= 0 and float(pgd_x.max()) <= 1
+
+
+class ZeroGradient(nn.Module):
+    """Scores through a hard threshold: the input gradient is zero almost everywhere."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.w = nn.Parameter(torch.randn(16, 2, generator=gen()))
+
+    def forward(self, x: Tensor) -> Tensor:
+        return (x.flatten(1) > 0.5).float() @ self.w
+
+
+def test_masking_check_flags_a_model_whose_gradients_are_zero(backprop: Learner) -> None:
+    x, y = blobs(100, seed=2)
+    flagged = gradient_masking(ZeroGradient(), x, y, surrogate=False)
+    assert flagged.masked and flagged.zero_gradient_fraction == 1.0
+    fine = gradient_masking(attack_forward(backprop, x), x, y, surrogate=False)
+    assert not fine.masked and fine.zero_gradient_fraction == 0.0
+
+
+def test_epsilon_outside_the_unit_interval_is_refused() -> None:
+    with pytest.raises(ParameterError, match=r"ε must be in \[0, 1\].*1\.5"):
+        attack_settings(eps=[0.1, 1.5])
+    with pytest.raises(ParameterError, match="ε"):
+        attack_settings(eps=[-0.1])
+
+
+def test_a_method_without_a_differentiable_forward_is_named() -> None:
+    spec = get_method("stdp-diehl-cook")
+    ctx = BuildContext(16, 2, (4,), Ledger(), gen(), torch.device("cpu"))
+    learner = spec.build(ctx, spec.params_model())
+    with pytest.raises(NotAttackableError, match="stdp-diehl-cook cannot be attacked"):
+        attack_forward(learner, blobs(10)[0], "stdp-diehl-cook")
+
+
+def test_full_evaluation_with_transfer_and_square(backprop: Learner) -> None:
+    x, y = blobs(120, seed=3)
+    images = as_images(x)
+    s = attack_settings(eps=[0.05, 0.3], steps=10, square_queries=20, unbounded_steps=30)
+    bp = attack_forward(backprop, x)
+    source = transfer_set(bp, images, y, s)
+    report = evaluate_robustness("backprop", bp, images, y, s, transfer=source, is_backprop=True)
+    assert [r.eps for r in report.per_eps] == [0.05, 0.3]
+    for r in report.per_eps:
+        assert r.worst == min(v for v in (r.fgsm, r.pgd, r.transfer, r.square) if v is not None)
+    assert report.unbounded_pgd is not None and report.unbounded_pgd <= 0.02
+    names = {c.name: c for c in report.checks}
+    assert names["backprop ε=0.3 → 0"].passed
+    assert names["PGD ≤ FGSM"].passed
+    rp = trained("random-projection", steps=100)
+    other = evaluate_robustness(
+        "random-projection",
+        attack_forward(rp, x),
+        images,
+        y,
+        s,
+        transfer=source,
+        backprop_unbounded=report.unbounded_pgd,
+    )
+    ok, why = robustness_claim(other, report, s.tolerance(len(x)))
+    assert "worst case − backprop" in why or "checks failed" in why
+    assert isinstance(ok, bool)
