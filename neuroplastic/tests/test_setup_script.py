@@ -49,5 +49,7 @@ def test_setup_prints_each_step_and_what_pip_installs(tmp_path: Path) -> None:
     assert "[3/3] installing neuroplastic" in first
     assert "Requirement already satisfied" not in first and "Downloading" not in first
     assert first.rstrip().endswith(".venv ready")
-    assert len((python.parent / "calls.log").read_text().splitlines()) == 2
+    calls = (python.parent / "calls.log").read_text().splitlines()
+    assert len(calls) == 3  # torch, neuroplastic, torchattacks (--no-deps: no torchvision)
+    assert calls[2].endswith("--no-deps torchattacks")
     assert setup() == ""  # idempotent: nothing to do, nothing said
