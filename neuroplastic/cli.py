@@ -744,11 +744,10 @@ def runs_show(
         for table in tables(EvaluationReport.model_validate(stored)):
             console.print(table)
     elif result:
-        console.print(
-            results_table(
-                [ResultRecord.model_validate(result)], title="result", width=console.width
-            )
-        )
+        record = ResultRecord.model_validate(result)
+        console.print(results_table([record], title="result", width=console.width))
+        for warning in record.warnings:
+            console.print(f"[yellow]warning:[/yellow] {warning}")
 
 
 @app.command("continual")

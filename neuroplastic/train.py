@@ -8,6 +8,7 @@ exactly the batches the uninterrupted run would have seen. Evaluation during tra
 
 from __future__ import annotations
 
+import math
 import sys
 import time
 from collections.abc import Callable
@@ -57,6 +58,7 @@ class EvalPoint:
     wall_s: float
     m0: float
     m1: float
+    objective: float | None = None  # mean training objective since the previous evaluation
 
 
 @dataclass
@@ -88,6 +90,33 @@ def accuracy(learner: Learner, x: Tensor, y: Tensor, batch_size: int = 2000) -> 
     return correct / x.shape[0]
 
 
+CHANCE_SIGMAS = 3.0
+"""An accuracy within this many binomial standard errors of the chance level is 'at chance'."""
+
+
+def chance_level(y: Tensor) -> float:
+    """Accuracy of always answering the most frequent class of ``y`` (the chance level)."""
+    if y.numel() == 0:
+        raise ParameterError("cannot compute a chance level on an empty split")
+    return float(torch.bincount(y.detach().cpu()).max()) / y.numel()
+
+
+def at_chance(accuracy: float, y: Tensor) -> str | None:
+    """Why ``accuracy`` on labels ``y`` is at chance, or None if it is clearly above it.
+
+    At chance means ``accuracy <= p + 3·sqrt(p(1 − p)/n)``, with p the frequency of the most
+    frequent class (what a constant answer scores) and n the number of samples.
+    """
+    p, n = chance_level(y), y.numel()
+    bound = p + CHANCE_SIGMAS * math.sqrt(p * (1 - p) / n)
+    if accuracy > bound:
+        return None
+    return (
+        f"accuracy {accuracy:.2%} is at chance (the most frequent class is {p:.2%} of "
+        f"{n:,} samples; above chance means over {bound:.2%})"
+    )
+
+
 def epoch_order(n: int, seed: int, epoch: int) -> Tensor:
     """The sample order of one epoch: a permutation determined by (seed, epoch) alone."""
     gen = torch.Generator().manual_seed(seed * 1_000_003 + epoch)
@@ -109,6 +138,7 @@ class Trainer:
         signature: str = "",
         owner: str | None = None,
         on_eval: EvalCallback | None = None,
+        on_warning: Callable[[str], None] | None = None,
         progress: bool = False,
     ) -> None:
         self.learner = learner
@@ -117,11 +147,14 @@ class Trainer:
         self.signature = signature
         self.owner = owner
         self.on_eval = on_eval
+        self.on_warning = on_warning
+        self._warned_chance = False
         self.progress = progress
         self.outcome = TrainOutcome()
         self._position = (0, 0)  # (epoch, next batch index within it)
         self._last_checkpoint = 0
         self._stopped = False
+        self._batches_per_epoch = 0
 
     # ---------------------------------------------------------------- resume
     def resume(self) -> bool:
@@ -183,6 +216,7 @@ class Trainer:
             wall_s=wall_s,
             m0=counts.m0,
             m1=counts.m1,
+            objective=self.learner.take_objective(),
         )
         self.outcome.curve.append(point)
         target = self.settings.target_accuracy
@@ -196,8 +230,32 @@ class Trainer:
             self.outcome.ledger_at_target = self.learner.ledger.summary()
             self._stopped = True
         if self.on_eval is not None:
-            self.on_eval(point)
+            self.on_eval(point)  # logged first: a non-finite objective is kept in the store
+        self._check_diverged(point)
+        reason = at_chance(point.val_accuracy, y_val)
+        if reason is not None and not self._warned_chance and self.on_warning is not None:
+            self._warned_chance = True
+            self.on_warning(f"validation {reason} after {point.samples_seen:,} samples")
         return point
+
+    def _check_diverged(self, point: EvalPoint) -> None:
+        """Raise DivergedError if the training objective or any weight is NaN or infinite."""
+        step = self._position[0] * self._batches_per_epoch + self._position[1]
+        if point.objective is not None and not math.isfinite(point.objective):
+            raise DivergedError(
+                f"diverged: the training objective {self.learner.objective_name} became "
+                f"{point.objective} by {point.samples_seen} samples",
+                step,
+                point.samples_seen,
+            )
+        for syn in self.learner.synapses():
+            if not bool(torch.isfinite(syn.w.detach()).all()):
+                raise DivergedError(
+                    f"diverged: weights of {syn.name} became NaN or infinite by "
+                    f"{point.samples_seen} samples",
+                    step,
+                    point.samples_seen,
+                )
 
     def fit(self, x: Tensor, y: Tensor, x_val: Tensor, y_val: Tensor) -> TrainOutcome:
         """Train on (x, y), evaluating on (x_val, y_val); returns the outcome."""
@@ -208,6 +266,7 @@ class Trainer:
         eval_every = s.eval_every or n
         ckpt_every = s.checkpoint_every or eval_every
         batches_per_epoch = (n + s.batch_size - 1) // s.batch_size
+        self._batches_per_epoch = batches_per_epoch
         start_wall = time.perf_counter() - self.outcome.wall_s
         next_eval = (self.outcome.samples_seen // eval_every + 1) * eval_every
         epoch0, batch0 = self._position

@@ -106,7 +106,9 @@ class BackpropLearner(Learner):
 
     def train_step(self, x: Tensor, y: Tensor) -> None:
         weights = [s.w for s in self._synapses]
-        grads = torch.autograd.grad(self.loss(self.model(x), y), weights)
+        loss = self.loss(self.model(x), y)
+        grads = torch.autograd.grad(loss, weights)
+        self.report_objective(loss)
         lr = self.optimizer.lr
         for syn, grad in zip(self._synapses, grads, strict=True):
             syn.apply(self.optimizer.direction(syn.name, grad, syn.w.detach()), alpha=-lr)

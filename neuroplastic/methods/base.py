@@ -63,6 +63,10 @@ class Learner(nn.Module, ABC):
 
     ledger: Ledger
     tags: ClassVar[LearnerTags] = {}
+    objective_name: ClassVar[str] = "train_loss"
+    """Metric name under which the training loop logs what :meth:`report_objective` reports."""
+    _objective_total: Tensor | None = None  # sum of the reported objectives since the last take
+    _objective_batches: int = 0
 
     @abstractmethod
     def train_step(self, x: Tensor, y: Tensor) -> None:
@@ -143,6 +147,26 @@ class Learner(nn.Module, ABC):
         """The typed method-specific part of the result record, measured on (x, y) (the test
         split), e.g. spikes per neuron for spiking methods. Default: None."""
         return None
+
+    def report_objective(self, value: Tensor) -> None:
+        """Add one batch's training objective (a scalar: the loss the rule minimises, e.g.
+        cross-entropy for backprop, or the rule's own error) to the running mean that the
+        training loop logs at each evaluation (:attr:`objective_name`) and checks for NaN and
+        infinity. Kept as a tensor on the device: no host sync per batch."""
+        value = value.detach().float().reshape(())
+        total = self._objective_total
+        self._objective_total = value if total is None else total + value
+        self._objective_batches += 1
+
+    def take_objective(self) -> float | None:
+        """Mean objective of the batches reported since the last call (None: none reported)."""
+        total = self._objective_total
+        if total is None:
+            return None
+        mean = float(total) / self._objective_batches
+        self._objective_total = None
+        self._objective_batches = 0
+        return mean
 
     def learner_state(self) -> dict[str, Any]:
         """State beyond weights and masks (e.g. optimizer moments) for checkpoints."""

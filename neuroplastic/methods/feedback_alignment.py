@@ -87,6 +87,8 @@ class FeedbackAlignmentLearner(Learner):
     def train_step(self, x: Tensor, y: Tensor) -> None:
         pre, post = self._forward(x)
         delta = torch.softmax(pre[-1], dim=1) - one_hot(y, self.n_classes, x.dtype)
+        # the error it feeds back is the gradient of the cross-entropy, its objective
+        self.report_objective(torch.nn.functional.cross_entropy(pre[-1], y))
         batch = x.shape[0]
         updates = []
         for i in range(len(self.layers) - 1, -1, -1):

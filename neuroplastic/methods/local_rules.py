@@ -68,6 +68,7 @@ class UnsupervisedReadoutLearner(Learner):
     """Hidden layer trained by a local unsupervised rule + normalised delta-rule readout."""
 
     tags: ClassVar[LearnerTags] = {"local": True}
+    objective_name: ClassVar[str] = "readout_sq_error"  # the delta rule minimises ½‖t − y‖²
     h_mean: Tensor
     theta: Tensor
     batches: Tensor
@@ -138,6 +139,7 @@ class UnsupervisedReadoutLearner(Learner):
         self.batches.add_(1)
         self.h_mean.lerp_(h.mean(0), max(0.01, 1.0 / float(self.batches)))
         target = one_hot(y, self.n_classes, h.dtype)
+        self.report_objective(0.5 * (target - out).square().sum(1).mean())
         dw, db = normalized_covariance_delta(h, self.h_mean, out, target, self.p.eta_readout)
         self.readout.weight.apply(dw)
         if self.readout.bias is not None:

@@ -75,6 +75,7 @@ class RandomProjectionLearner(Learner):
     """Fixed random feature layers + delta-rule readout."""
 
     tags: ClassVar[LearnerTags] = {"local": True}
+    objective_name: ClassVar[str] = "readout_sq_error"  # the delta rule minimises ½‖t − y‖²
 
     def __init__(self, ctx: BuildContext, p: RandomProjectionParams) -> None:
         super().__init__()
@@ -116,7 +117,9 @@ class RandomProjectionLearner(Learner):
     def train_step(self, x: Tensor, y: Tensor) -> None:
         h = self.features(x)
         out = self.readout(h)
-        dw, db = delta_rule(h, out, one_hot(y, self.n_classes, out.dtype), self.rule)
+        target = one_hot(y, self.n_classes, out.dtype)
+        self.report_objective(0.5 * (target - out).square().sum(1).mean())
+        dw, db = delta_rule(h, out, target, self.rule)
         self.readout.weight.apply(dw)
         if self.readout.bias is not None:
             self.readout.bias.apply(db)

@@ -133,6 +133,7 @@ class SpikingExactLearner(Learner):
         loss = spike_time_loss(t_out, y, p.t_end, p.loss_alpha)
         groups = net.synapse_groups()
         grads = torch.autograd.grad(loss, [g.w for g in groups])
+        self.report_objective(loss)
         lr = self.lr
         for syn, grad in zip(groups, grads, strict=True):
             d = self.optimizer.direction(syn.name, grad, syn.w.detach())

@@ -138,6 +138,7 @@ class StructuralLearner(Learner):
     """784 → N (structural, competitive Hebbian) → classes (local readout)."""
 
     tags: ClassVar[LearnerTags] = {"local": True}
+    objective_name: ClassVar[str] = "readout_sq_error"  # the delta rule minimises ½‖t − y‖²
 
     rate: Tensor
     h_mean: Tensor
@@ -226,6 +227,7 @@ class StructuralLearner(Learner):
         self.seen_classes |= target.sum(0) > 0
         if self.p.readout == "delta":
             out = h @ self.readout.w.T + self.readout_bias.w
+            self.report_objective(0.5 * (target - out).square().sum(1).mean())
             self.h_mean.lerp_(h.mean(0), 0.01)
             dw, db = normalized_covariance_delta(h, self.h_mean, out, target, self.p.eta_readout)
             if self.p.readout_seen_classes_only:

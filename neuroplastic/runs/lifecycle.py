@@ -90,11 +90,14 @@ def run_method(
 
     def new_trainer(run_id: int, ckpt: Path) -> Trainer:
         def log_eval(point: Any) -> None:
-            store.log_metrics(
-                run_id,
-                point.samples_seen,
-                {"val_accuracy": point.val_accuracy, "m0": point.m0, "m1": point.m1},
-            )
+            values = {"val_accuracy": point.val_accuracy, "m0": point.m0, "m1": point.m1}
+            if point.objective is not None:
+                values[learner.objective_name] = point.objective
+            store.log_metrics(run_id, point.samples_seen, values)
+
+        def warn(message: str) -> None:
+            if console is not None:
+                console.print(f"[yellow]warning:[/yellow] {name} run {run_id}: {message}")
 
         return Trainer(
             learner,
@@ -103,6 +106,7 @@ def run_method(
             signature=signature,
             owner=checkpoint_owner(store_key(store.url), run_id),
             on_eval=log_eval,
+            on_warning=warn,
             progress=exp.progress,
         )
 
@@ -164,6 +168,9 @@ def run_method(
         store.fail_run(run_id, f"{type(exc).__name__}: {exc}")
         raise
     store.finish_run(run_id, json.loads(record.model_dump_json()), ended_at=provenance.ended_at)
+    if console is not None:
+        for message in record.warnings:
+            console.print(f"[yellow]warning:[/yellow] {name} run {run_id}: {message}")
     if not keep_checkpoint:
         _remove_checkpoint(store, run_id, ckpt)
     if on_trained is not None:

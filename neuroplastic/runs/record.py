@@ -16,7 +16,7 @@ from neuroplastic.results import ResultRecord
 from neuroplastic.runs.information import information_fields
 from neuroplastic.runs.settings import Experiment
 from neuroplastic.store import neuroplastic_version
-from neuroplastic.train import Trainer, accuracy
+from neuroplastic.train import Trainer, accuracy, at_chance
 
 
 def make_record(
@@ -37,6 +37,9 @@ def make_record(
     n_input = learner.input_synapses().n_nonsilent(exp.nonsilent_eps)
     n_all = sum(s.n_nonsilent(exp.nonsilent_eps) for s in groups)
     info = information_fields(learner, x_test, y_test, n_input, n_all) if exp.info else {}
+    test_accuracy = accuracy(learner, x_test, y_test)
+    chance = at_chance(test_accuracy, y_test)
+    warnings = [] if chance is None else [f"test {chance}: the run did not learn"]
     return ResultRecord(
         method=name,
         dataset=data.dataset,
@@ -44,7 +47,7 @@ def make_record(
         architecture=learner.architecture,
         seed=exp.seed,
         device=str(device),
-        test_accuracy=accuracy(learner, x_test, y_test),
+        test_accuracy=test_accuracy,
         val_accuracy=outcome.curve[-1].val_accuracy if outcome.curve else None,
         synapses_dense=sum(s.n_total for s in groups),
         synapses_total=sum(s.n_existing for s in groups),
@@ -69,6 +72,7 @@ def make_record(
         params=params.model_dump(),
         code_version=neuroplastic_version(),
         method_fields=learner.method_fields(x_test, y_test),
+        warnings=warnings,
         signatures=learner_signatures(learner, x_test, exp.nonsilent_eps),
         **plasticity_fields(exp),
     )
