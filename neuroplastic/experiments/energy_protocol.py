@@ -56,8 +56,7 @@ from neuroplastic.restrict import (
     attach_restriction,
     describe,
 )
-from neuroplastic.restrict.caching import CacheMode
-from neuroplastic.restrict.policies import Policy
+from neuroplastic.restrict.params import CacheMode, Policy
 from neuroplastic.roles import Roles
 from neuroplastic.runs.device import resolve_device
 from neuroplastic.synapses import OuterBatch

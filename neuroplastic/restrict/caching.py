@@ -32,30 +32,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import Literal
 
 import torch
-from pydantic import BaseModel, ConfigDict, Field
 from torch import Tensor
 
+from neuroplastic.restrict.params import CacheParams
 from neuroplastic.synapses import Synapses
-
-CacheMode = Literal["synapse", "neuron-any", "neuron-sum"]
-
-
-class CacheParams(BaseModel):
-    """Synaptic caching: decay, maintenance cost and consolidation threshold."""
-
-    model_config = ConfigDict(extra="forbid")
-    tau: float | None = Field(
-        1000.0, gt=0, description="decay time constant of s (samples); None = no decay"
-    )
-    c: float = Field(0.001, ge=0, le=1e3, description="maintenance cost per unit |s| per sample")
-    theta: float = Field(0.1, gt=0, le=1e6, description="consolidation threshold (weight units)")
-    mode: CacheMode = Field("synapse", description="synapse, neuron-any or neuron-sum")
-    samples_per_apply: int = Field(
-        1, ge=1, le=100_000, description="samples one applied update stands for (batch size)"
-    )
 
 
 class SynapticCache:

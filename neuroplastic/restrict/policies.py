@@ -57,10 +57,10 @@ from collections.abc import Sequence
 from typing import Any, Literal
 
 import torch
-from pydantic import BaseModel, ConfigDict, Field
 from torch import Tensor
 
 from neuroplastic.errors import ParameterError
+from neuroplastic.restrict.params import RestrictParams
 from neuroplastic.restrict.topk import (
     count_k,
     dense_topk_mask,
@@ -70,41 +70,10 @@ from neuroplastic.restrict.topk import (
 from neuroplastic.roles import PER_NEURON, Roles
 from neuroplastic.synapses import Synapses
 
-Policy = Literal[
-    "none", "top", "balanced", "per-neuron", "path", "path-top", "random", "weight", "frozen-hidden"
-]
-POLICIES: tuple[str, ...] = (
-    "none",
-    "top",
-    "balanced",
-    "per-neuron",
-    "path",
-    "path-top",
-    "random",
-    "weight",
-    "frozen-hidden",
-)
 Mode = Literal["all", "top", "per_neuron", "weight", "fixed", "frozen"]
 
 # below this many entries, forming the outer product and a dense top-k is cheaper
 _OUTER_MIN_SIZE = 100_000
-
-
-class RestrictParams(BaseModel):
-    """Which proposed updates are written (van Rossum & Pache 2024, algorithms 1 and 2)."""
-
-    model_config = ConfigDict(extra="forbid")
-    policy: Policy = Field("none", description="restriction policy (see neuroplastic.restrict)")
-    p: float = Field(
-        1.0, gt=0, le=1, description="fraction of entries written per group and update"
-    )
-    k: int = Field(100, ge=1, le=1_000_000, description="plastic hidden units (path policies)")
-    seed: int = Field(0, ge=0, description="seed of the random mask and of the path's units")
-    bias: Literal["joint", "own"] = Field(
-        "joint",
-        description="biases selected with their weight matrix by one threshold (joint, as the "
-        "papers' input 785) or as a group of their own (own; e.g. for homeostatic biases)",
-    )
 
 
 class GroupFilter:
