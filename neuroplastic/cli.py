@@ -14,6 +14,27 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from rich.console import Console
 
+from neuroplastic.cli_options import (
+    CLASSES,
+    COMMON,
+    DATA_DIR,
+    DEVICE,
+    HIDDEN,
+    NO_PROGRESS,
+    NONSILENT,
+    PLASTICITY,
+    QUICK,
+    SEED,
+    SET,
+    SHARED,
+    STORE,
+    TRAINING,
+    experiment_assignments,
+    given_on_command_line,
+    method_extra_assignments,
+    plasticity_assignments,
+    with_options,
+)
 from neuroplastic.errors import NeuroplasticError, ParameterError
 
 # Everything heavy (torch, sqlalchemy, matplotlib, the methods) is imported inside the command
@@ -44,105 +65,25 @@ DataDir = Annotated[
 StoreOpt = Annotated[
     str | None, typer.Option("--store", help="store path or URL (default $NEUROPLASTIC_STORE)")
 ]
-SetOpt = Annotated[
-    list[str] | None,
-    typer.Option("--set", "-s", help="parameter override key=value (method.key=value)"),
-]
-Quick = Annotated[bool, typer.Option("--quick", help="small subset, at most 3 epochs: seconds")]
-JsonOut = Annotated[Path | None, typer.Option("--json", help="write the result record(s) here")]
-Seed = Annotated[int, typer.Option("--seed", min=0, help="seed of weights and data order")]
-Classes = Annotated[str | None, typer.Option("--classes", help="class subset, e.g. 1,2,6")]
-Hidden = Annotated[str, typer.Option("--hidden", help="hidden widths, e.g. 1000 or 500,100")]
-Device = Annotated[str, typer.Option("--device", help="auto, cpu, cuda, cuda:1")]
-Target = Annotated[
-    float | None,
-    typer.Option("--target-accuracy", help="stop at this validation accuracy"),
-]
-EvalEvery = Annotated[int, typer.Option("--eval-every", min=0, help="evaluate every N samples")]
-Resume = Annotated[bool, typer.Option("--resume", help="continue the last unfinished run")]
-KeepCheckpoints = Annotated[
-    bool,
-    typer.Option("--keep-checkpoints", help="keep a finished run's checkpoint (default: delete)"),
-]
-Alphas = Annotated[
-    list[float] | None,
-    typer.Option("--m-alpha", help="also count M_alpha = Σ|Δw|^alpha (repeatable)"),
-]
-NonsilentEps = Annotated[
-    float, typer.Option("--nonsilent-eps", min=0, help="|w| above which a synapse is non-silent")
-]
-Info = Annotated[
-    bool, typer.Option("--info", help="add I(X;Z), I(Z;Y) and bits per synapse to the record")
-]
-NoProgress = Annotated[
-    bool, typer.Option("--no-progress", help="no progress bar (or, in logs, progress lines)")
-]
-RestrictOpt = Annotated[
-    str | None,
-    typer.Option(
-        "--restrict",
-        help="restriction policy for every method: none, top, balanced, per-neuron, path, "
-        "path-top, random, weight, frozen-hidden",
-    ),
-]
-RestrictP = Annotated[float | None, typer.Option("--p", help="restriction: fraction written")]
-RestrictK = Annotated[int | None, typer.Option("--k", help="restriction: plastic hidden units")]
-RestrictSeed = Annotated[
-    int | None, typer.Option("--restrict-seed", help="restriction: seed of masks / path units")
-]
-CacheOpt = Annotated[bool, typer.Option("--cache", help="synaptic caching (w = s + l)")]
-CacheTau = Annotated[
-    float | None, typer.Option("--cache-tau", help="cache decay time in samples (0 = no decay)")
-]
-CacheC = Annotated[
-    float | None, typer.Option("--cache-c", help="cache maintenance cost per |s| per sample")
-]
-CacheTheta = Annotated[
-    float | None, typer.Option("--cache-theta", help="cache consolidation threshold")
-]
-CacheMode = Annotated[
-    str | None, typer.Option("--cache-mode", help="synapse, neuron-any or neuron-sum")
-]
 
 
-def _plasticity_assignments(
-    restrict: str | None,
-    p: float | None,
-    k: int | None,
-    restrict_seed: int | None,
-    cache: bool,
-    cache_tau: float | None,
-    cache_c: float | None,
-    cache_theta: float | None,
-    cache_mode: str | None,
-) -> tuple[dict[str, str], dict[str, str]]:
-    """The restriction and cache options given, as key=value assignments (unset ones left out)."""
-    r = {"policy": restrict, "p": p, "k": k, "seed": restrict_seed}
-    c = {"tau": cache_tau, "c": cache_c, "theta": cache_theta, "mode": cache_mode}
-    r_set = {key: str(v) for key, v in r.items() if v is not None}
-    c_set = {key: str(v) for key, v in c.items() if v is not None}
-    if c_set.get("tau") in ("0", "0.0"):
-        c_set["tau"] = "none"
-    if c_set and not cache:
-        raise ParameterError("--cache-tau/--cache-c/--cache-theta/--cache-mode need --cache")
-    if cache:
-        c_set["enabled"] = "true"
-    return r_set, c_set
-
-
-def _plasticity_params(
-    r_set: dict[str, str], c_set: dict[str, str]
-) -> tuple[RestrictParams | None, CacheParams | None]:
+def _split_plasticity(
+    assignments: dict[str, str],
+) -> tuple[dict[str, str], RestrictParams | None, CacheParams | None]:
+    """Separate ``restrict.*`` / ``cache.*`` assignments (every method's restriction and cache)
+    from the methods' own; build the restriction and cache they describe."""
     from neuroplastic.params import build_params
     from neuroplastic.restrict import CacheParams, RestrictParams
 
+    own = {k: v for k, v in assignments.items() if not k.startswith(("restrict.", "cache."))}
+    r_set = {k[len("restrict.") :]: v for k, v in assignments.items() if k.startswith("restrict.")}
+    c_set = {k[len("cache.") :]: v for k, v in assignments.items() if k.startswith("cache.")}
+    if r_set and "policy" not in r_set:
+        raise ParameterError("--p/--k/--restrict-* need --restrict POLICY")
     restrict = build_params(RestrictParams, r_set, "--restrict") if r_set else None
-    if restrict is not None and "policy" not in r_set:
-        raise ParameterError("--p/--k/--restrict-seed need --restrict POLICY")
-    enabled = c_set.get("enabled") == "true"
-    values = {key: v for key, v in c_set.items() if key != "enabled"}
-    cache = build_params(CacheParams, values, "--cache") if enabled else None
-    return restrict, cache
+    enabled = c_set.pop("enabled", "true" if c_set else "false").lower() == "true"
+    cache = build_params(CacheParams, c_set, "--cache") if enabled else None
+    return own, restrict, cache
 
 
 def _print_version(value: bool) -> None:
@@ -194,51 +135,52 @@ def interrupted_message(args: list[str], cause: str = "") -> str:
     return f"interrupted ({how}); rerun with: {shlex.join(['neuroplastic', *args])}"
 
 
-def _parse_hidden(text: str) -> list[int]:
-    try:
-        widths = [int(part) for part in text.split(",") if part.strip()]
-    except ValueError:
-        raise ParameterError(f"--hidden expects comma-separated integers (got {text!r})") from None
-    if not widths or any(w < 1 for w in widths):
-        raise ParameterError(f"--hidden widths must be >= 1 (got {text!r})")
-    return widths
+def _progress(opts: dict[str, Any]) -> bool:
+    return not opts["no_progress"]
 
 
-def _experiment(
-    classes: str | None,
-    hidden: str,
-    seed: int,
-    device: str,
-    quick: bool,
-    target: float | None,
-    eval_every: int,
-    data_dir: str | None,
-    no_progress: bool,
-    alphas: list[float] | None,
-    nonsilent_eps: float,
-    info: bool,
-) -> Experiment:
+def _experiment(opts: dict[str, Any]) -> Experiment:
     from neuroplastic.data import parse_classes
+    from neuroplastic.params import parse_hidden
     from neuroplastic.paths import check_data_dir
     from neuroplastic.runs import Experiment
 
-    check_data_dir(data_dir)
+    check_data_dir(opts["data_dir"])
     exp = Experiment(
-        classes=parse_classes(classes) if classes else None,
-        hidden=_parse_hidden(hidden),
-        seed=seed,
-        device=device,
-        quick=quick,
-        target_accuracy=target,
-        eval_every=eval_every,
-        data_dir=data_dir,
-        progress=not no_progress,
-        alphas=list(alphas or []),
-        nonsilent_eps=nonsilent_eps,
-        info=info,
+        classes=parse_classes(opts["classes"]) if opts["classes"] else None,
+        hidden=parse_hidden(opts["hidden"]),
+        seed=opts["seed"],
+        device=opts["device"],
+        quick=opts["quick"],
+        target_accuracy=opts["target_accuracy"],
+        eval_every=opts["eval_every"],
+        data_dir=opts["data_dir"],
+        progress=_progress(opts),
+        alphas=list(opts["m_alpha"] or []),
+        nonsilent_eps=opts["nonsilent_eps"],
+        info=opts["info"],
     )
     exp.validate()
     return exp
+
+
+def _method_settings(
+    opts: dict[str, Any], names: list[str], extra_args: list[str], owner: str
+) -> tuple[dict[str, dict[str, str]], Experiment]:
+    """Each method's overrides and the shared settings (restriction and cache included)."""
+    from neuroplastic.methods import get_method
+    from neuroplastic.params import parse_assignments, split_overrides
+
+    assignments = {
+        **parse_assignments(opts["set_"] or []),
+        **plasticity_assignments(opts),
+        **method_extra_assignments(extra_args, owner),
+    }
+    own, restrict, cache = _split_plasticity(assignments)
+    models = {name: get_method(name).params_model for name in names}
+    exp = _experiment(opts)
+    exp.restrict, exp.cache = restrict, cache
+    return split_overrides(own, models), exp
 
 
 def _check_outputs(json_path: Path | None, plot: Path | None = None) -> None:
@@ -324,32 +266,39 @@ def methods_cmd() -> None:
 
 
 def _run_named_experiment(
-    named: NamedExperiment[Any],
-    assignments: dict[str, str],
-    seed: int,
-    device: str,
-    quick: bool,
-    resume: bool,
-    data_dir: str | None,
-    no_progress: bool,
-    json_path: Path | None,
+    named: NamedExperiment[Any], assignments: dict[str, str], opts: dict[str, Any]
 ) -> None:
+    """Run a named experiment, recorded in the store; print its tables, write its JSON."""
     from neuroplastic.experiments.registry import ExperimentContext
     from neuroplastic.params import build_params
+    from neuroplastic.paths import check_data_dir
     from neuroplastic.report import results_table
+    from neuroplastic.runs import run_experiment
+    from neuroplastic.store import RunStore
 
+    method_overrides: dict[str, str] = {}
+    if named.method_overrides:
+        fields = named.params_model.model_fields
+        method_overrides = {k: v for k, v in assignments.items() if k.split(".")[0] not in fields}
+        assignments = {k: v for k, v in assignments.items() if k not in method_overrides}
     params = build_params(named.params_model, assignments, named.name)
+    json_path: Path | None = opts["json_path"]
+    _check_outputs(json_path)
+    if "data_dir" in named.options:
+        check_data_dir(opts["data_dir"])
     ctx = ExperimentContext(
-        seed=seed,
-        device=device,
-        quick=quick,
-        resume=resume,
-        data_dir=data_dir,
-        progress=not no_progress,
+        seed=opts["seed"],
+        device=opts["device"],
+        quick=opts["quick"],
+        resume=opts["resume"],
+        data_dir=opts["data_dir"],
+        progress=_progress(opts),
         output_dir=json_path.parent if json_path is not None else Path("results") / named.name,
         console=console,
+        method_overrides=method_overrides,
     )
-    output = named.run(params, ctx)
+    with RunStore(opts["store"]) as run_store:
+        output = run_experiment(named, params, ctx, run_store)
     for table in output.tables:
         console.print(table)
     if output.records:
@@ -361,182 +310,89 @@ def _run_named_experiment(
         console.print(f"results written to {json_path}")
 
 
-@app.command("run", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+_EXTRA_ARGS = {"allow_extra_args": True, "ignore_unknown_options": True}
+
+
+@app.command("run", context_settings=_EXTRA_ARGS)
+@with_options(COMMON, TRAINING, PLASTICITY)
 def run_cmd(
     ctx: typer.Context,
     method: Annotated[
         str, typer.Argument(help="method or named experiment (see `neuroplastic methods`)")
     ],
-    set_: SetOpt = None,
-    quick: Quick = False,
-    json_path: JsonOut = None,
-    seed: Seed = 0,
-    classes: Classes = None,
-    hidden: Hidden = "1000",
-    device: Device = "auto",
-    target_accuracy: Target = None,
-    eval_every: EvalEvery = 0,
-    resume: Resume = False,
-    keep_checkpoints: KeepCheckpoints = False,
-    data_dir: DataDir = None,
-    store: StoreOpt = None,
-    no_progress: NoProgress = False,
-    m_alpha: Alphas = None,
-    nonsilent_eps: NonsilentEps = 0.0,
-    info: Info = False,
-    restrict: RestrictOpt = None,
-    p: RestrictP = None,
-    k: RestrictK = None,
-    restrict_seed: RestrictSeed = None,
-    cache: CacheOpt = False,
-    cache_tau: CacheTau = None,
-    cache_c: CacheC = None,
-    cache_theta: CacheTheta = None,
-    cache_mode: CacheMode = None,
+    opts: dict[str, Any],
 ) -> None:
     """Train one method (or run one named experiment) and print its result.
 
     A named experiment also takes its parameters as options: `--n 4096` is `--set n=4096`.
     `--restrict POLICY [--p P] [--k K]` and `--cache [--cache-theta ...]` restrict / cache every
-    synapse group of the method (see neuroplastic.restrict).
+    synapse group of the method (see neuroplastic.restrict); `--set restrict.p=0.1` is `--p 0.1`.
     """
-    from neuroplastic.experiments.registry import find_experiment, options_to_assignments
-    from neuroplastic.methods import get_method
-    from neuroplastic.params import parse_assignments, split_overrides
+    from neuroplastic.experiments.registry import find_experiment
     from neuroplastic.runs import run_method
     from neuroplastic.store import RunStore
 
-    _check_outputs(json_path)
-    r_set, c_set = _plasticity_assignments(
-        restrict, p, k, restrict_seed, cache, cache_tau, cache_c, cache_theta, cache_mode
-    )
+    _check_outputs(opts["json_path"])
     named = find_experiment(method)
     if named is not None:
-        assignments = parse_assignments(set_ or [])
-        # the energy protocol takes these as its own parameters
-        renames = {"policy": "restrict", "seed": "restrict_seed"}
-        assignments.update({renames.get(key, key): v for key, v in r_set.items()})
-        cache_names = {"tau": "tau", "c": "c", "theta": "theta", "mode": "cache_mode"}
-        assignments.update(
-            {"cache" if key == "enabled" else cache_names[key]: v for key, v in c_set.items()}
+        given = given_on_command_line(ctx, SHARED)
+        assignments = experiment_assignments(
+            named.name,
+            named.options,
+            named.params_model.model_fields,
+            given,
+            opts,
+            ctx.args,
         )
-        assignments.update(options_to_assignments(ctx.args))
-        _run_named_experiment(
-            named, assignments, seed, device, quick, resume, data_dir, no_progress, json_path
-        )
+        _run_named_experiment(named, assignments, opts)
         return
-    if ctx.args:
-        raise ParameterError(
-            f"unknown option(s) for method {method!r}: {' '.join(ctx.args)} "
-            "(method parameters go through --set key=value)"
-        )
-    exp = _experiment(
-        classes,
-        hidden,
-        seed,
-        device,
-        quick,
-        target_accuracy,
-        eval_every,
-        data_dir,
-        no_progress,
-        m_alpha,
-        nonsilent_eps,
-        info,
-    )
-    exp.restrict, exp.cache = _plasticity_params(r_set, c_set)
-    overrides = split_overrides(
-        parse_assignments(set_ or []), {method: get_method(method).params_model}
-    )[method]
-    with RunStore(store) as run_store:
+    overrides, exp = _method_settings(opts, [method], ctx.args, f"method {method!r}")
+    with RunStore(opts["store"]) as run_store:
         record = run_method(
             method,
-            overrides,
+            overrides[method],
             exp,
             run_store,
-            resume=resume,
+            resume=opts["resume"],
             console=console,
-            keep_checkpoint=keep_checkpoints,
+            keep_checkpoint=opts["keep_checkpoints"],
         )
-    _emit([record], json_path, None, run_store.url)
+    _emit([record], opts["json_path"], None, run_store.url)
 
 
-@app.command("compare")
+@app.command("compare", context_settings=_EXTRA_ARGS)
+@with_options(COMMON, TRAINING, PLASTICITY)
 def compare_cmd(
+    ctx: typer.Context,
+    opts: dict[str, Any],
     methods: Annotated[
         str | None, typer.Option("--methods", help="comma-separated; default: all registered")
     ] = None,
-    set_: SetOpt = None,
-    quick: Quick = False,
-    json_path: JsonOut = None,
     plot: Annotated[Path | None, typer.Option("--plot", help="write a PNG plot here")] = None,
-    seed: Seed = 0,
-    classes: Classes = None,
-    hidden: Hidden = "1000",
-    device: Device = "auto",
-    target_accuracy: Target = None,
-    eval_every: EvalEvery = 0,
-    resume: Resume = False,
-    keep_checkpoints: KeepCheckpoints = False,
-    data_dir: DataDir = None,
-    store: StoreOpt = None,
-    no_progress: NoProgress = False,
-    m_alpha: Alphas = None,
-    nonsilent_eps: NonsilentEps = 0.0,
-    info: Info = False,
-    restrict: RestrictOpt = None,
-    p: RestrictP = None,
-    k: RestrictK = None,
-    restrict_seed: RestrictSeed = None,
-    cache: CacheOpt = False,
-    cache_tau: CacheTau = None,
-    cache_c: CacheC = None,
-    cache_theta: CacheTheta = None,
-    cache_mode: CacheMode = None,
 ) -> None:
     """Train several methods on the same data and architecture budget; print one table."""
-    from neuroplastic.methods import default_comparison, get_method
-    from neuroplastic.params import parse_assignments, split_overrides
+    from neuroplastic.methods import default_comparison
     from neuroplastic.runs import compare
     from neuroplastic.store import RunStore
 
-    _check_outputs(json_path, plot)
-    r_set, c_set = _plasticity_assignments(
-        restrict, p, k, restrict_seed, cache, cache_tau, cache_c, cache_theta, cache_mode
-    )
     names = (
         [m.strip() for m in methods.split(",") if m.strip()] if methods else default_comparison()
     )
     if not names:
         raise ParameterError("--methods is empty")
-    models = {name: get_method(name).params_model for name in names}
-    overrides = split_overrides(parse_assignments(set_ or []), models)
-    exp = _experiment(
-        classes,
-        hidden,
-        seed,
-        device,
-        quick,
-        target_accuracy,
-        eval_every,
-        data_dir,
-        no_progress,
-        m_alpha,
-        nonsilent_eps,
-        info,
-    )
-    exp.restrict, exp.cache = _plasticity_params(r_set, c_set)
-    with RunStore(store) as run_store:
+    _check_outputs(opts["json_path"], plot)
+    overrides, exp = _method_settings(opts, names, ctx.args, "compare")
+    with RunStore(opts["store"]) as run_store:
         records = compare(
             names,
             overrides,
             exp,
             run_store,
             console=console,
-            resume=resume,
-            keep_checkpoints=keep_checkpoints,
+            resume=opts["resume"],
+            keep_checkpoints=opts["keep_checkpoints"],
         )
-    _emit(records, json_path, plot, run_store.url)
+    _emit(records, opts["json_path"], plot, run_store.url)
 
 
 def _floats(text: str, what: str) -> list[float]:
@@ -547,7 +403,9 @@ def _floats(text: str, what: str) -> list[float]:
 
 
 @app.command("evaluate")
+@with_options((SET, QUICK, SEED, CLASSES, HIDDEN, DEVICE, DATA_DIR, STORE, NO_PROGRESS, NONSILENT))
 def evaluate_cmd(
+    opts: dict[str, Any],
     methods: Annotated[
         str | None,
         typer.Option("--methods", help="comma-separated (backprop is always added as reference)"),
@@ -571,16 +429,6 @@ def evaluate_cmd(
     out: Annotated[Path, typer.Option("--out", help="folder for JSON and plots")] = Path(
         "results/evaluate"
     ),
-    set_: SetOpt = None,
-    quick: Quick = False,
-    seed: Seed = 0,
-    classes: Classes = None,
-    hidden: Hidden = "1000",
-    device: Device = "auto",
-    data_dir: DataDir = None,
-    store: StoreOpt = None,
-    no_progress: NoProgress = False,
-    nonsilent_eps: NonsilentEps = 0.0,
 ) -> None:
     """Signatures, few-shot and adversarial robustness of several methods; claims judged."""
     from neuroplastic.experiments.evaluate import (
@@ -595,6 +443,7 @@ def evaluate_cmd(
     from neuroplastic.params import parse_assignments, split_overrides
     from neuroplastic.store import RunStore
 
+    set_, quick, seed, store = opts["set_"], opts["quick"], opts["seed"], opts["store"]
     names = (
         [m.strip() for m in methods.split(",") if m.strip()] if methods else default_comparison()
     )
@@ -624,18 +473,7 @@ def evaluate_cmd(
         except ValueError as exc:
             raise ParameterError(f"few-shot: {exc}") from None
     exp = _experiment(
-        classes,
-        hidden,
-        seed,
-        device,
-        quick,
-        None,
-        0,
-        data_dir,
-        no_progress,
-        None,
-        nonsilent_eps,
-        False,
+        {**opts, "target_accuracy": None, "eval_every": 0, "m_alpha": None, "info": False}
     )
     with RunStore(store) as run_store:
         report = run_evaluation(
@@ -667,7 +505,7 @@ def runs_list(
     status: Annotated[str | None, typer.Option("--status")] = None,
     store: StoreOpt = None,
 ) -> None:
-    """List recent runs, newest first (killed runs show as crashed)."""
+    """List recent runs and named experiments, newest first (killed runs show as crashed)."""
     from rich.table import Table
 
     from neuroplastic.store import RunStore
@@ -675,11 +513,12 @@ def runs_list(
     with RunStore(store) as run_store:
         runs = run_store.list_runs(limit=limit, method=method, status=status)
         table = Table(title=f"runs in {run_store.url}")
-        for col in ("id", "method", "dataset", "status", "seed", "device", "started", "test acc"):
+        for col in ("id", "method", "dataset", "status", "seed", "device", "started", "result"):
             table.add_column(col)
         for run in runs:
             result = run_store.get_result(run.id) or {}
             acc = result.get("test_accuracy")
+            summary = result.get("headline") or ("-" if acc is None else f"{acc:.2%}")
             table.add_row(
                 str(run.id),
                 run.method,
@@ -688,7 +527,7 @@ def runs_list(
                 str(run.seed),
                 run.device,
                 run.started_at.strftime("%Y-%m-%d %H:%M:%S"),
-                "-" if acc is None else f"{acc:.2%}",
+                summary,
             )
     console.print(table)
 
@@ -743,6 +582,8 @@ def runs_show(
         stored = {k: v for k, v in result.items() if k != "record_run_ids"}
         for table in tables(EvaluationReport.model_validate(stored)):
             console.print(table)
+    elif result and result.get("kind") == "experiment":  # a named experiment's document
+        console.print_json(json.dumps(result, default=str))
     elif result:
         record = ResultRecord.model_validate(result)
         console.print(results_table([record], title="result", width=console.width))
@@ -751,7 +592,9 @@ def runs_show(
 
 
 @app.command("continual")
+@with_options(COMMON, (HIDDEN,))
 def continual(
+    opts: dict[str, Any],
     methods: Annotated[
         str, typer.Option("--methods", help="comma-separated methods")
     ] = "structural,backprop",
@@ -761,50 +604,20 @@ def continual(
     second: Annotated[
         str, typer.Option("--second", help="classes learned in phase B, e.g. 5,6,7,8,9")
     ] = "5,6,7,8,9",
-    set_: SetOpt = None,
-    quick: Quick = False,
-    json_path: JsonOut = None,
-    seed: Seed = 0,
-    hidden: Hidden = "1000",
-    device: Device = "auto",
-    data_dir: DataDir = None,
-    no_progress: NoProgress = False,
 ) -> None:
-    """Space for new memories: learn --first classes, then --second; what is kept and recruited."""
-    from neuroplastic.experiments.continual import (
-        continual_table,
-        parse_class_list,
-        run_continual,
-        write_continual_json,
-    )
-    from neuroplastic.methods import get_method
-    from neuroplastic.params import parse_assignments, split_overrides
-    from neuroplastic.paths import check_data_dir
+    """Space for new memories: learn --first classes, then --second (= `run continual`)."""
+    from neuroplastic.experiments.registry import EXPERIMENTS
+    from neuroplastic.params import parse_assignments
 
-    _check_outputs(json_path)
-    check_data_dir(data_dir)
-    names = [m.strip() for m in methods.split(",") if m.strip()]
-    if not names:
-        raise ParameterError("--methods is empty")
-    models = {name: get_method(name).params_model for name in names}
-    overrides = split_overrides(parse_assignments(set_ or []), models)
-    results = run_continual(
-        names,
-        parse_class_list(first, "--first"),
-        parse_class_list(second, "--second"),
-        hidden=_parse_hidden(hidden),
-        seed=seed,
-        quick=quick,
-        overrides=overrides,
-        data_dir=data_dir,
-        device=device,
-        progress=not no_progress,
-        console=console,
-    )
-    console.print(continual_table(results))
-    if json_path is not None:
-        _write_or_fail("--json", json_path, lambda p: write_continual_json(p, results))
-        console.print(f"results written to {json_path}")
+    named = EXPERIMENTS.get("continual")
+    assignments = {
+        **parse_assignments(opts["set_"] or []),
+        "methods": methods,
+        "first": first,
+        "second": second,
+        "hidden": opts["hidden"],
+    }
+    _run_named_experiment(named, assignments, {**opts, "resume": False})
 
 
 def main() -> None:

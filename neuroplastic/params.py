@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import enum
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Literal, TypeVar, get_args, get_origin
 
 from pydantic import BaseModel, ValidationError
@@ -64,10 +64,44 @@ def _is_nan(value: Any) -> bool:
     return isinstance(value, float) and math.isnan(value)
 
 
+def _nested_model(model: type[BaseModel], key: str) -> type[BaseModel] | None:
+    annotation = model.model_fields[key].annotation
+    for candidate in (annotation, *get_args(annotation)):
+        if isinstance(candidate, type) and issubclass(candidate, BaseModel):
+            return candidate
+    return None
+
+
+def nest_assignments(model: type[BaseModel], flat: Mapping[str, Any]) -> dict[str, Any]:
+    """Turn dotted keys into the nested values ``model`` takes: ``restrict.p=0.1`` becomes
+    ``{"restrict": {"p": "0.1"}}`` when the field ``restrict`` is a parameter model.
+
+    A model that keeps a nested setting as flat fields declares the spelling in a class
+    attribute ``dotted_names`` (e.g. ``{"restrict.p": "p"}``); a dotted key is renamed by it.
+    """
+    aliases: Mapping[str, str] = getattr(model, "dotted_names", {})
+    out: dict[str, Any] = {}
+    for key, value in flat.items():
+        key = aliases.get(key, key)
+        head, dot, rest = key.partition(".")
+        if not dot:
+            out[key] = value
+            continue
+        sub = _nested_model(model, head) if head in model.model_fields else None
+        if sub is None:
+            raise ParameterError(f"--set {key}: {head!r} is not a nested parameter set")
+        current = out.setdefault(head, {})
+        if not isinstance(current, dict):
+            raise ParameterError(f"--set {key}: {head!r} is also set as a whole")
+        current.update(nest_assignments(sub, {rest: value}))
+    return out
+
+
 def build_params(model: type[M], overrides: Mapping[str, Any], owner: str) -> M:
-    """Instantiate ``model`` with ``overrides`` (strings are coerced); ParameterError on failure."""
+    """Instantiate ``model`` with ``overrides`` (strings are coerced, ``a.b`` keys nested);
+    ParameterError on failure."""
     values: dict[str, Any] = {}
-    for key, value in overrides.items():
+    for key, value in nest_assignments(model, overrides).items():
         if key not in model.model_fields:
             known = ", ".join(sorted(model.model_fields))
             raise ParameterError(f"{owner}: unknown parameter {key!r}; known: {known}")
@@ -75,6 +109,9 @@ def build_params(model: type[M], overrides: Mapping[str, Any], owner: str) -> M:
             value = None
         if _is_nan(value) and _is_numeric(model, key):
             raise ParameterError(f"{owner}: parameter {key!r} is not a number (got {value!r})")
+        sub = _nested_model(model, key)
+        if isinstance(value, dict) and sub is not None:
+            value = build_params(sub, value, f"{owner}: {key}")
         values[key] = value
     try:
         return model.model_validate(values)
@@ -148,3 +185,39 @@ def describe_model(model: type[BaseModel]) -> list[tuple[str, str, str, str]]:
             desc = f"{desc} [{', '.join(bounds)}]"
         rows.append((name, type_name(info.annotation), repr(info.default), desc))
     return rows
+
+
+def options_to_assignments(args: Sequence[str]) -> dict[str, str]:
+    """Turn ``["--n", "4096", "--rule=willshaw", "--self-connections"]`` into assignments.
+
+    ``--key value`` and ``--key=value`` set ``key`` (dashes become underscores); a ``--flag``
+    followed by another option or nothing sets ``flag`` to ``true``. Anything else is an error.
+    """
+    out: dict[str, str] = {}
+    i = 0
+    while i < len(args):
+        item = args[i]
+        if not item.startswith("--") or len(item) <= 2:
+            raise ParameterError(f"unexpected argument {item!r}; parameters are --name value")
+        key, sep, value = item[2:].partition("=")
+        key = key.replace("-", "_")
+        if not sep:
+            if i + 1 < len(args) and not args[i + 1].startswith("--"):
+                value = args[i + 1]
+                i += 1
+            else:
+                value = "true"
+        out[key] = value
+        i += 1
+    return out
+
+
+def parse_hidden(text: str, option: str = "--hidden") -> list[int]:
+    """Hidden widths ``"500,100"`` -> ``[500, 100]``; a ParameterError names ``option``."""
+    try:
+        widths = [int(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise ParameterError(f"{option} expects comma-separated integers (got {text!r})") from None
+    if not widths or any(w < 1 for w in widths):
+        raise ParameterError(f"{option} widths must be >= 1 (got {text!r})")
+    return widths

@@ -1,17 +1,4 @@
-"""Experiments: one module per published claim, each callable from the library and the CLI."""
-
-from neuroplastic.experiments.continual import (
-    check_phase_classes,
-    continual_table,
-    parse_class_list,
-    run_continual,
-    write_continual_json,
-)
-
-__all__ = [
-    "check_phase_classes",
-    "continual_table",
-    "parse_class_list",
-    "run_continual",
-    "write_continual_json",
-]
+"""Experiments: one module per published claim, each a named experiment of the registry
+(:mod:`neuroplastic.experiments.registry`), run by ``neuroplastic run NAME`` and recorded in the
+run store. Importing the package loads none of them (the registry imports them on first lookup).
+"""

@@ -35,20 +35,25 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 import torch
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 from rich.console import Console
 from rich.table import Table
 from torch import Tensor
 
-from neuroplastic.atomic import write_json_atomic
 from neuroplastic.data import DataSplits
 from neuroplastic.data.classes import ALL_CLASSES
 from neuroplastic.data.mnist import Split
 from neuroplastic.errors import NeuroplasticError, ParameterError
-from neuroplastic.methods import Learner
+from neuroplastic.experiments.registry import (
+    ExperimentContext,
+    ExperimentOutput,
+    register_experiment,
+)
+from neuroplastic.methods import Learner, get_method
+from neuroplastic.params import parse_hidden, split_overrides
 from neuroplastic.runs import (
     Experiment,
     build_learner,
@@ -60,11 +65,11 @@ from neuroplastic.train import LoopSettings, Trainer, accuracy
 
 __all__ = [
     "PHASES",
+    "ContinualParams",
     "check_phase_classes",
     "continual_table",
     "parse_class_list",
     "run_continual",
-    "write_continual_json",
 ]
 
 #: Ledger phase names of the two training phases, in order.
@@ -294,6 +299,68 @@ def run_continual(
     return results
 
 
+class ContinualParams(BaseModel):
+    """The continual experiment's own settings (seed, device, quick, data come from the caller;
+    ``--set`` keys that are not these go to the methods, as in ``compare``)."""
+
+    model_config = ConfigDict(extra="forbid")
+    methods: str = Field("structural,backprop", description="comma-separated methods")
+    first: str = Field("0,1,2,3,4", description="classes learned in phase A")
+    second: str = Field("5,6,7,8,9", description="classes learned in phase B")
+    hidden: str = Field("1000", description="hidden widths, e.g. 1000 or 500,100")
+
+    @model_validator(mode="after")
+    def _check(self) -> ContinualParams:
+        """Refuse bad lists before anything runs (or is recorded)."""
+        if not self.method_names():
+            raise ValueError("parameter 'methods' is empty")
+        check_phase_classes(
+            parse_class_list(self.first, "first"), parse_class_list(self.second, "second")
+        )
+        parse_hidden(self.hidden, "hidden")
+        return self
+
+    def method_names(self) -> list[str]:
+        """The methods, in order."""
+        return [m.strip() for m in self.methods.split(",") if m.strip()]
+
+
+@register_experiment(
+    "continual",
+    ContinualParams,
+    "space for new memories: learn the first classes, then the second; what is kept and recruited",
+    options=("seed", "device", "quick", "data_dir"),
+    dataset="mnist",
+    method_overrides=True,
+)
+def run_continual_experiment(params: ContinualParams, ctx: ExperimentContext) -> ExperimentOutput:
+    """``neuroplastic run continual --first 0,1,2,3,4 --second 5,6,7,8,9``."""
+    names = params.method_names()
+    models = {name: get_method(name).params_model for name in names}
+    results = run_continual(
+        names,
+        parse_class_list(params.first, "first"),
+        parse_class_list(params.second, "second"),
+        hidden=parse_hidden(params.hidden, "hidden"),
+        seed=ctx.seed,
+        quick=ctx.quick,
+        overrides=split_overrides(ctx.method_overrides, models),
+        data_dir=ctx.data_dir,
+        device=ctx.device,
+        progress=ctx.progress,
+        console=ctx.console,
+    )
+    return ExperimentOutput(
+        payload={"experiment": "continual", "results": results},
+        tables=[continual_table(results)],
+        headline="retention "
+        + ", ".join(
+            f"{r['method']} {'-' if r['retention'] is None else format(r['retention'], '.2f')}"
+            for r in results
+        ),
+    )
+
+
 # ------------------------------------------------------------------ output
 def _pct(value: float | None) -> str:
     return "-" if value is None else f"{value:.2%}"
@@ -337,8 +404,3 @@ def continual_table(results: Sequence[dict[str, Any]], title: str | None = None)
                 f"{p['m1']:.3g}",
             )
     return table
-
-
-def write_continual_json(path: Path, results: Sequence[dict[str, Any]]) -> None:
-    """Write the results as a JSON list, atomically (temporary file, then rename)."""
-    write_json_atomic(path, list(results))

@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import math
 import time
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 import torch
 import torch.nn.functional as F
@@ -92,6 +92,19 @@ class EnergyParams(BaseModel):
     stop_on: Literal["test", "val"] = Field("test", description="split that decides the stop")
     noise: float = Field(0.001, ge=0, description="sd of the tie-breaking input noise")
     threads: int = Field(1, ge=0, le=256, description="torch threads (0 = leave as is)")
+
+    #: ``--set restrict.p=0.1`` and the CLI's restriction / cache options reach these fields
+    dotted_names: ClassVar[dict[str, str]] = {
+        "restrict.policy": "restrict",
+        "restrict.p": "p",
+        "restrict.k": "k",
+        "restrict.seed": "restrict_seed",
+        "cache.enabled": "cache",
+        "cache.tau": "tau",
+        "cache.c": "c",
+        "cache.theta": "theta",
+        "cache.mode": "cache_mode",
+    }
 
     def restriction(self) -> RestrictParams:
         """The restriction these parameters describe."""
@@ -406,6 +419,8 @@ def energy_table(rows: list[dict[str, Any]]) -> Table:
     "energy",
     EnergyParams,
     "batch-1 MNIST energy protocol: samples and synaptic writes to 95 % (van Rossum & Pache)",
+    options=("seed", "device", "quick", "data_dir", "plasticity"),
+    dataset="mnist",
 )
 def run_energy(params: EnergyParams, ctx: ExperimentContext) -> ExperimentOutput:
     """``neuroplastic run energy --n-hid 100 --restrict top --p 0.1``."""
@@ -419,4 +434,13 @@ def run_energy(params: EnergyParams, ctx: ExperimentContext) -> ExperimentOutput
         max_samples=QUICK_SAMPLES if ctx.quick else None,
     )
     result["quick"] = ctx.quick
-    return ExperimentOutput(payload=result, tables=[energy_table([result])])
+    reached = (
+        f"{result['target']:.0%} reached after {result['samples_to_target']:,} samples"
+        if result["reached"]
+        else f"{result['target']:.0%} not reached in {result['samples_seen']:,} samples"
+    )
+    return ExperimentOutput(
+        payload=result,
+        tables=[energy_table([result])],
+        headline=f"{reached}, M1 {result['m1']:.4g}",
+    )

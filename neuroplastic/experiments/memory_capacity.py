@@ -79,6 +79,8 @@ def _device(ctx: ExperimentContext) -> str:
     "memory-capacity",
     CapacityConfig,
     "pattern capacity M_eps and bits/synapse of one associative memory",
+    options=("seed", "device"),
+    dataset="random patterns",
 )
 def run_capacity(params: CapacityConfig, ctx: ExperimentContext) -> ExperimentOutput:
     """Search M_ε for one configuration."""
@@ -88,6 +90,8 @@ def run_capacity(params: CapacityConfig, ctx: ExperimentContext) -> ExperimentOu
     return ExperimentOutput(
         payload={"experiment": "memory-capacity", "params": params.model_dump(), "result": row},
         tables=[capacity_table([row], "memory capacity")],
+        headline=f"M_eps {row['capacity_patterns']}, "
+        f"{row['capacity_bits_per_synapse']:.4f} bits/synapse",
     )
 
 
@@ -286,6 +290,8 @@ def _references(params: CurveParams) -> tuple[tuple[float, str], ...]:
     "memory-capacity-curve",
     CurveParams,
     "capacity curves against n for every rule, with/without ANE (JSON + plot)",
+    options=("seed", "device", "quick"),
+    dataset="random patterns",
 )
 def run_curve(params: CurveParams, ctx: ExperimentContext) -> ExperimentOutput:
     """Measure every (n, rule, ANE) point; write JSON and a plot to ``ctx.output_dir``."""
@@ -341,4 +347,5 @@ def run_curve(params: CurveParams, ctx: ExperimentContext) -> ExperimentOutput:
         payload=payload,
         tables=[capacity_table(summary, f"capacity curve, mean over seeds ({total:.0f} s)")],
         files=files,
+        headline=f"{len(rows)} capacity points",
     )

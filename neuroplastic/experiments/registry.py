@@ -10,8 +10,13 @@ associative memory, the batch-1 energy protocol, a sweep. It has a pydantic para
         ...
 
 On the command line every parameter is reachable both as ``--set key=value`` and as
-``--key value`` (``--n 4096 --rule willshaw``). The output's tables are printed; its JSON
-payload is written to ``--json``; files the experiment writes go under ``ctx.output_dir``.
+``--key value`` (``--n 4096 --rule willshaw``). Of the command line's shared options an
+experiment takes ``--set``, ``--json``, ``--store`` and ``--no-progress``, plus those it names in
+``options`` (``seed``, ``device``, ``quick``, ``data_dir``, ``resume``; ``plasticity`` for the
+restriction and cache options); any other is refused with a one-line error naming it. Every run
+is recorded in the run store like a method's (:func:`neuroplastic.runs.run_experiment`). The
+output's tables are printed; its JSON payload (with the run's provenance) is written to
+``--json``; files the experiment writes go under ``ctx.output_dir``.
 The modules in :data:`BUILTIN_EXPERIMENT_MODULES` register on the first lookup; other packages
 can add experiments through the entry-point group ``neuroplastic.experiments``
 (:class:`neuroplastic.registry.Registry`, shared with the methods).
@@ -19,7 +24,7 @@ can add experiments through the entry-point group ``neuroplastic.experiments``
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Generic, TypeVar
@@ -29,7 +34,7 @@ from rich.console import Console
 from rich.table import Table
 
 from neuroplastic.atomic import write_json_atomic
-from neuroplastic.errors import ParameterError
+from neuroplastic.provenance import Provenance
 from neuroplastic.registry import Registry
 from neuroplastic.results import ResultRecord
 
@@ -48,6 +53,9 @@ class ExperimentContext:
     progress: bool = False
     output_dir: Path = field(default_factory=lambda: Path("results"))
     console: Console = field(default_factory=lambda: Console(quiet=True))
+    #: ``--set`` assignments that are not the experiment's own parameters, for experiments that
+    #: train methods (``continual``): routed to the methods by ``split_overrides``
+    method_overrides: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -58,23 +66,49 @@ class ExperimentOutput:
     tables: list[Table] = field(default_factory=list)
     records: list[ResultRecord] = field(default_factory=list)
     files: list[Path] = field(default_factory=list)
+    #: one line for ``neuroplastic runs list`` (e.g. ``M_eps = 1234``)
+    headline: str | None = None
+    #: set when the run is recorded in the store (:func:`neuroplastic.runs.run_experiment`)
+    run_id: int | None = None
+    provenance: Provenance | None = None
 
-    def write_json(self, path: Path) -> None:
-        """Write the payload (and the records, if any) atomically to ``path``."""
+    def document(self) -> dict[str, Any]:
+        """The payload with the records, the run id, the headline and the provenance (code
+        version, software, machine, command, UTC times): what ``--json`` and the store hold."""
         body = dict(self.payload)
         if self.records:
             body["records"] = [r.model_dump(mode="json") for r in self.records]
-        write_json_atomic(path, body, default=str)
+        if self.headline is not None:
+            body["headline"] = self.headline
+        if self.run_id is not None:
+            body["run_id"] = self.run_id
+        if self.provenance is not None:
+            body["code_version"] = self.provenance.code_version
+            body["provenance"] = self.provenance.model_dump(mode="json")
+        return body
+
+    def write_json(self, path: Path) -> None:
+        """Write :meth:`document` atomically to ``path``."""
+        write_json_atomic(path, self.document(), default=str)
 
 
 @dataclass(frozen=True)
 class NamedExperiment(Generic[P]):
-    """A registered experiment: name, parameter model, run function and one-line summary."""
+    """A registered experiment: name, parameter model, run function and one-line summary.
+
+    ``options``: the shared command-line options it takes besides ``--set``, ``--json``,
+    ``--store`` and ``--no-progress`` (see the module docstring); ``dataset``: what it runs on,
+    as the run store lists it; ``method_overrides``: whether ``--set`` keys that are not its own
+    parameters go to the methods it trains (``ctx.method_overrides``) instead of being errors.
+    """
 
     name: str
     params_model: type[P]
     run: Callable[[P, ExperimentContext], ExperimentOutput]
     summary: str
+    options: frozenset[str] = frozenset({"seed", "device", "quick"})
+    dataset: str = "-"
+    method_overrides: bool = False
 
 
 # Built-in experiment modules, imported on first lookup (not at CLI start-up: they may be heavy).
@@ -83,6 +117,7 @@ BUILTIN_EXPERIMENT_MODULES: tuple[str, ...] = (
     "neuroplastic.experiments.memory_capacity",
     "neuroplastic.experiments.energy_protocol",
     "neuroplastic.experiments.spiking_reproduce",
+    "neuroplastic.experiments.continual",
 )
 EXPERIMENTS: Registry[NamedExperiment[Any]] = Registry(
     "experiment", "neuroplastic.experiments", BUILTIN_EXPERIMENT_MODULES
@@ -90,7 +125,13 @@ EXPERIMENTS: Registry[NamedExperiment[Any]] = Registry(
 
 
 def register_experiment(
-    name: str, params_model: type[P], summary: str
+    name: str,
+    params_model: type[P],
+    summary: str,
+    *,
+    options: Iterable[str] = ("seed", "device", "quick"),
+    dataset: str = "-",
+    method_overrides: bool = False,
 ) -> Callable[
     [Callable[[P, ExperimentContext], ExperimentOutput]],
     Callable[[P, ExperimentContext], ExperimentOutput],
@@ -100,7 +141,10 @@ def register_experiment(
     def decorate(
         run: Callable[[P, ExperimentContext], ExperimentOutput],
     ) -> Callable[[P, ExperimentContext], ExperimentOutput]:
-        EXPERIMENTS.add(name, NamedExperiment(name, params_model, run, summary))
+        named = NamedExperiment(
+            name, params_model, run, summary, frozenset(options), dataset, method_overrides
+        )
+        EXPERIMENTS.add(name, named)
         return run
 
     return decorate
@@ -114,28 +158,3 @@ def find_experiment(name: str) -> NamedExperiment[Any] | None:
 def available_experiments() -> list[str]:
     """Names of every registered experiment, in registration order."""
     return EXPERIMENTS.names()
-
-
-def options_to_assignments(args: Sequence[str]) -> dict[str, str]:
-    """Turn ``["--n", "4096", "--rule=willshaw", "--self-connections"]`` into assignments.
-
-    ``--key value`` and ``--key=value`` set ``key`` (dashes become underscores); a ``--flag``
-    followed by another option or nothing sets ``flag`` to ``true``. Anything else is an error.
-    """
-    out: dict[str, str] = {}
-    i = 0
-    while i < len(args):
-        item = args[i]
-        if not item.startswith("--") or len(item) <= 2:
-            raise ParameterError(f"unexpected argument {item!r}; parameters are --name value")
-        key, sep, value = item[2:].partition("=")
-        key = key.replace("-", "_")
-        if not sep:
-            if i + 1 < len(args) and not args[i + 1].startswith("--"):
-                value = args[i + 1]
-                i += 1
-            else:
-                value = "true"
-        out[key] = value
-        i += 1
-    return out

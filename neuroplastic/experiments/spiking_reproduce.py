@@ -139,6 +139,8 @@ class SpikingReproduceParams(BaseModel):
     "spiking-reproduce",
     SpikingReproduceParams,
     "spiking-exact on MNIST with the paper's per-epoch trend (resumable per epoch)",
+    options=("seed", "device", "quick", "resume"),
+    dataset="mnist",
 )
 def run_reproduction(params: SpikingReproduceParams, ctx: ExperimentContext) -> ExperimentOutput:
     """The named experiment: the trend and record go to ``<output_dir>/mnist-seed<seed>.json``."""
@@ -146,7 +148,12 @@ def run_reproduction(params: SpikingReproduceParams, ctx: ExperimentContext) -> 
     payload = reproduce(
         params, seed=ctx.seed, device=ctx.device, quick=ctx.quick, resume=ctx.resume, out=out
     )
-    return ExperimentOutput(payload=payload, files=[out, out.with_suffix(".png")])
+    accuracy = payload["record"]["test_accuracy"]
+    return ExperimentOutput(
+        payload=payload,
+        files=[out, out.with_suffix(".png")],
+        headline=f"test accuracy {accuracy:.2%}",
+    )
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:

@@ -9,14 +9,15 @@ Each module has one job:
 - :mod:`~neuroplastic.runs.build`: build the learner, seeded, with restriction and cache attached
 - :mod:`~neuroplastic.runs.information`: information measures of a learner's hidden code
 - :mod:`~neuroplastic.runs.record`: evaluate on the test split and assemble the result record
-- :mod:`~neuroplastic.runs.lifecycle`: store bookkeeping, checkpoints, resume, failure marking
+- :mod:`~neuroplastic.runs.lifecycle`: store bookkeeping, checkpoints, resume, failure marking,
+  for method runs and named experiments alike
 """
 
 from neuroplastic.runs.build import attach_plasticity_filters, build_learner
 from neuroplastic.runs.data import load_data
 from neuroplastic.runs.device import resolve_device
 from neuroplastic.runs.information import information_fields
-from neuroplastic.runs.lifecycle import compare, run_method
+from neuroplastic.runs.lifecycle import compare, run_experiment, run_method
 from neuroplastic.runs.record import make_record, plasticity_fields
 from neuroplastic.runs.settings import (
     QUICK_MAX_EPOCHS,
@@ -42,5 +43,6 @@ __all__ = [
     "method_params",
     "plasticity_fields",
     "resolve_device",
+    "run_experiment",
     "run_method",
 ]

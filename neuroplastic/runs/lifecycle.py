@@ -9,6 +9,8 @@ from its last checkpoint with the ledger intact. ``compare`` runs several method
 Checkpoints are keyed by store and run (``<home>/checkpoints/<store key>/run-<id>.pt``, see
 :mod:`neuroplastic.paths`) and carry their owner, so run 1 of one store never overwrites or
 resumes from run 1 of another; a finished run's checkpoint is deleted unless kept on request.
+``run_experiment`` records a named experiment the same way (status, parameters, result,
+provenance), so ``neuroplastic runs list`` shows every experiment as well as every method run.
 """
 
 from __future__ import annotations
@@ -19,11 +21,13 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from pydantic import BaseModel
 from rich.console import Console
 
 from neuroplastic.checkpoint import checkpoint_owner
 from neuroplastic.data import DataSplits
 from neuroplastic.errors import CheckpointError, DivergedError
+from neuroplastic.experiments.registry import ExperimentContext, ExperimentOutput, NamedExperiment
 from neuroplastic.methods import Learner
 from neuroplastic.paths import store_key
 from neuroplastic.provenance import collect_provenance, utc_now
@@ -251,3 +255,62 @@ def compare(
             )
         )
     return records
+
+
+def run_experiment(
+    named: NamedExperiment[Any],
+    params: BaseModel,
+    ctx: ExperimentContext,
+    store: RunStore,
+) -> ExperimentOutput:
+    """Run named experiment ``named`` recorded in ``store`` like a method run.
+
+    The run row holds the experiment's name (as the method), its dataset, parameters, seed and
+    device; its result is the output's :meth:`~ExperimentOutput.document` (payload, records,
+    headline, provenance) with ``kind: experiment``. A crash marks it ``failed``, Ctrl-C
+    ``interrupted``; with ``ctx.resume`` (experiments that take ``--resume``) an unfinished run
+    of the same parameters is continued under its own id.
+    """
+    device = str(resolve_device(ctx.device))
+    run_params = {
+        "experiment": params.model_dump(mode="json"),
+        "quick": ctx.quick,
+        **({"methods": dict(ctx.method_overrides)} if ctx.method_overrides else {}),
+    }
+    signature = params_hash(named.name, named.dataset, run_params, ctx.seed)
+    previous = store.find_resumable(signature) if ctx.resume else None
+    if previous is not None:
+        run_id = previous.id
+        store.resume_run(run_id)
+        provenance = collect_provenance(
+            device=device, seed=ctx.seed, started_at=previous.started_at, resumed_at=utc_now()
+        )
+    else:
+        run_id = store.start_run(
+            method=named.name,
+            dataset=named.dataset,
+            params=run_params,
+            seed=ctx.seed,
+            device=device,
+        )
+        provenance = collect_provenance(
+            device=device, seed=ctx.seed, started_at=store.get_run(run_id).started_at
+        )
+    ctx.console.print(f"run {run_id}: {named.name}, recorded in {store.url}")
+    try:
+        output = named.run(params, ctx)
+    except KeyboardInterrupt:
+        store.fail_run(run_id, "interrupted by the user", "interrupted")
+        raise
+    except BaseException as exc:
+        store.fail_run(run_id, f"{type(exc).__name__}: {exc}")
+        raise
+    output.run_id = run_id
+    output.provenance = provenance.finished()
+    document = json.loads(json.dumps(output.document(), default=str))
+    store.finish_run(
+        run_id,
+        {"kind": "experiment", "experiment": named.name, **document},
+        ended_at=output.provenance.ended_at,
+    )
+    return output

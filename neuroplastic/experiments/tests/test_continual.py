@@ -10,12 +10,13 @@ import torch
 from neuroplastic.data.mnist import DataSplits, Split
 from neuroplastic.errors import ParameterError
 from neuroplastic.experiments.continual import (
+    ContinualParams,
     check_phase_classes,
     continual_table,
     parse_class_list,
     run_continual,
-    write_continual_json,
 )
+from neuroplastic.params import build_params
 
 CLASSES = [0, 1, 2, 3]
 FIRST, SECOND = [0, 1], [2, 3]
@@ -120,13 +121,18 @@ def test_same_seed_same_numbers(data, results):
         assert {k: p[k] for k in keys} == {k: q[k] for k in keys}
 
 
-def test_table_and_atomic_json(results, tmp_path):
+def test_table(results):
     table = continual_table(results)
     assert table.row_count == 4 and len(table.columns) == 10
-    out = tmp_path / "sub" / "continual.json"
-    write_continual_json(out, results)
-    assert json.loads(out.read_text())[0]["phases"][1]["phase"] == "B"
-    assert not list(out.parent.glob(".*.tmp"))
+
+
+def test_parameters_are_checked_before_anything_runs():
+    with pytest.raises(ParameterError, match=r"overlap in \[2\]"):
+        build_params(ContinualParams, {"first": "0,1,2", "second": "2,3"}, "continual")
+    with pytest.raises(ParameterError, match="methods"):
+        build_params(ContinualParams, {"methods": " , "}, "continual")
+    with pytest.raises(ParameterError, match="hidden"):
+        build_params(ContinualParams, {"hidden": "0"}, "continual")
 
 
 @pytest.mark.parametrize(
@@ -173,7 +179,9 @@ def test_cli_continual_quick(run_main, tmp_path):
     )
     assert code == 0, stderr
     assert "structural" in stdout and "backprop" in stdout and "recruited" in stdout
-    results = json.loads(out.read_text())
+    body = json.loads(out.read_text())
+    assert body["experiment"] == "continual" and body["code_version"]
+    results = body["results"]
     assert [r["method"] for r in results] == ["structural", "backprop"]
     for r in results:
         assert r["architecture"] == "784-200-10" and r["quick"]
@@ -188,3 +196,15 @@ def test_cli_continual_quick(run_main, tmp_path):
     assert a["acc_first"] > 0.5 and b["acc_second"] > 0.5
     code, _, stderr = run_main("continual", "--quick", "--first", "0,1,2", "--second", "2,3")
     assert code == 2 and "overlap" in stderr
+    # the same experiment by name, recorded in the run store
+    code, stdout, stderr = run_main(
+        "run", "continual", "--quick", "--no-progress", "--hidden", "50", "--methods", "backprop",
+        "--set", "epochs=1", "--first", "0,1", "--second", "2,3",
+    )  # fmt: skip
+    assert code == 0, stderr
+    code, listing, _ = run_main("runs", "list")
+    # the refused overlap recorded nothing: its parameters are checked before the run starts
+    rows = [line for line in listing.splitlines() if " continual " in line]
+    assert len(rows) == 2 and all("finished" in row for row in rows), listing
+    code, _, stderr = run_main("run", "continual", "--quick", "--classes", "1,2")
+    assert code == 2 and "continual does not take --classes" in stderr

@@ -40,6 +40,7 @@ def test_cli_one_point(cli, tmp_path: Path) -> None:
     assert code == 0, text
     body = json.loads(out.read_text())
     row = body["result"]
+    assert body["run_id"] == 1 and body["code_version"] == body["provenance"]["code_version"]
     assert row["rule"] == "willshaw" and row["n"] == 128 and row["k"] == 6 and row["seed"] == 1
     assert row["capacity_patterns"] > 0 and row["eps"] <= 0.01
     assert row["capacity_bits_per_nonsilent_synapse"] > row["capacity_bits_per_synapse"]

@@ -17,9 +17,9 @@ from neuroplastic.experiments.registry import (
     ExperimentOutput,
     available_experiments,
     find_experiment,
-    options_to_assignments,
     register_experiment,
 )
+from neuroplastic.params import options_to_assignments
 
 
 class EchoParams(BaseModel):
@@ -29,6 +29,9 @@ class EchoParams(BaseModel):
     n: int = Field(10, ge=1, description="a size")
     rule: str = Field("willshaw", description="a name")
     clamp: bool = Field(False, description="a flag")
+    k: int = Field(1, ge=1, description="spelled like the restriction's --k")
+    hidden: str = Field("none", description="spelled like the methods' --hidden")
+    fail: bool = Field(False, description="raise instead of returning")
 
 
 @pytest.fixture
@@ -37,10 +40,16 @@ def echo_experiment() -> Iterator[str]:
 
     @register_experiment(name, EchoParams, "echoes its parameters")
     def run_echo(params: EchoParams, ctx: ExperimentContext) -> ExperimentOutput:
+        if params.fail:
+            raise RuntimeError("asked to fail")
         table = Table(title="echo")
         table.add_column("n")
         table.add_row(str(params.n))
-        return ExperimentOutput(payload={**params.model_dump(), "seed": ctx.seed}, tables=[table])
+        return ExperimentOutput(
+            payload={**params.model_dump(), "seed": ctx.seed},
+            tables=[table],
+            headline=f"n={params.n}",
+        )
 
     yield name
     registry.EXPERIMENTS._entries.pop(name)
@@ -84,7 +93,51 @@ def test_cli_runs_named_experiment(echo_experiment: str, cli, tmp_path: Path) ->
     )
     assert code == 0, text
     body = json.loads(out.read_text())
-    assert body == {"n": 7, "rule": "bcpnn", "clamp": True, "seed": 3}
+    assert {k: body[k] for k in ("n", "rule", "clamp", "seed")} == {
+        "n": 7,
+        "rule": "bcpnn",
+        "clamp": True,
+        "seed": 3,
+    }
+    # recorded like a method run, and its JSON says which code made it
+    assert body["run_id"] == 1 and body["code_version"] == body["provenance"]["code_version"]
+    assert body["provenance"]["seed"] == 3 and "run" in body["provenance"]["command"]
+    code, listing = cli("runs", "list")
+    assert code == 0 and "test-echo" in listing and "finished" in listing and "n=7" in listing
+    code, shown = cli("runs", "show", "1")
+    assert code == 0 and '"experiment"' in shown and '"rule": "bcpnn"' in shown
+
+
+def test_named_experiment_refuses_shared_options_it_does_not_take(
+    echo_experiment: str, cli
+) -> None:
+    code, text = cli(
+        "run", echo_experiment, "--classes", "1,2", "--resume", "--target-accuracy", "0.5"
+    )
+    assert code == 2
+    assert "test-echo does not take --classes, --target-accuracy, --resume" in text
+    code, text = cli("run", echo_experiment, "--restrict", "top")
+    assert code == 2 and "does not take --restrict" in text
+    code, listing = cli("runs", "list")
+    assert "test-echo" not in listing  # refused before anything was recorded
+
+
+def test_experiment_parameters_are_not_shadowed_by_shared_options(
+    echo_experiment: str, cli, tmp_path: Path
+) -> None:
+    """``--k`` is the experiment's own k (not the restriction's), ``--hidden`` its own hidden."""
+    out = tmp_path / "echo.json"
+    code, text = cli("run", echo_experiment, "--k", "5", "--hidden", "20", "--json", str(out))
+    assert code == 0, text
+    body = json.loads(out.read_text())
+    assert body["k"] == 5 and body["hidden"] == "20"
+
+
+def test_a_failing_experiment_is_recorded_as_failed(echo_experiment: str, cli) -> None:
+    with pytest.raises(RuntimeError, match="asked to fail"):
+        cli("run", echo_experiment, "--fail")
+    _, listing = cli("runs", "list")
+    assert "test-echo" in listing and "failed" in listing
 
 
 def test_cli_named_experiment_bad_parameter(echo_experiment: str, cli) -> None:
