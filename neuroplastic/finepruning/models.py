@@ -32,6 +32,7 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
+from neuroplastic.atomic import atomic_write
 from neuroplastic.errors import DataError, ParameterError
 from neuroplastic.paths import data_dir
 
@@ -88,11 +89,11 @@ def build_model(arch: str) -> nn.Module:
 
 def save_model(model: nn.Module, arch: str, path: Path, meta: dict[str, Any]) -> None:
     """Write a model file atomically (``{"format", "arch", "state_dict", "meta"}``)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     state = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
-    torch.save({"format": MODEL_FORMAT, "arch": arch, "state_dict": state, "meta": meta}, tmp)
-    os.replace(tmp, path)
+    with atomic_write(path, "wb") as handle:
+        torch.save(
+            {"format": MODEL_FORMAT, "arch": arch, "state_dict": state, "meta": meta}, handle
+        )
 
 
 def read_model_file(path: str | os.PathLike[str]) -> dict[str, Any]:
