@@ -75,16 +75,6 @@ def competition_signal(scores: Tensor, p: CompetitiveParams) -> Tensor:
     return torch.zeros_like(scores).scatter_(1, winners, 1.0)
 
 
-def instar_delta(x: Tensor, y: Tensor, w: Tensor, eta: float) -> Tensor:
-    """Δw = η (yᵀ x − diag(Σ_b y_b) w) / B for x (B, n_in), y (B, N), w (N, n_in)."""
-    if y.shape[0] != x.shape[0] or y.shape[1] != w.shape[0] or x.shape[1] != w.shape[1]:
-        raise ShapeError(
-            f"instar: x {tuple(x.shape)}, y {tuple(y.shape)}, w {tuple(w.shape)} "
-            "must be (B, n_in), (B, N), (N, n_in)"
-        )
-    return instar_from_coincidence(y.T @ x, y.sum(0), w, eta, x.shape[0])
-
-
 def instar_from_coincidence(
     coincidence: Tensor, activity: Tensor, w: Tensor, eta: float, batch: int
 ) -> Tensor:

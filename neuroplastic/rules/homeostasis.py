@@ -12,19 +12,7 @@ chance, so no unit dominates and unused units stay available (cf. DeSieno's "con
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
 from torch import Tensor
-
-
-class HomeostasisParams(BaseModel):
-    """Homeostatic bias plasticity."""
-
-    model_config = ConfigDict(extra="forbid")
-    eta_bias: float = Field(0.05, gt=0, le=10, description="bias learning rate η_b per batch")
-    tau: float = Field(100.0, ge=1, le=1e6, description="rate time constant τ (batches)")
-    target_rate: float | None = Field(
-        None, gt=0, le=1, description="target win rate ρ; None = k / n_hidden"
-    )
 
 
 def update_rate(rate: Tensor, won: Tensor, tau: float) -> Tensor:

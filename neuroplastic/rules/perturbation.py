@@ -17,8 +17,6 @@ the delta rule is the faster local alternative.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import torch
 from pydantic import BaseModel, ConfigDict, Field
 from torch import Tensor
@@ -33,19 +31,6 @@ class PerturbationParams(BaseModel):
     sigma: float = Field(1e-3, gt=0, le=1, description="perturbation s.d. σ (weight units)")
     eta: float = Field(1e-3, gt=0, le=10, description="learning rate η")
     antithetic: bool = Field(False, description="two-sided loss difference (L(w+ξ) − L(w−ξ))/2")
-
-
-def weight_perturbation_delta(
-    loss: Callable[[Tensor], Tensor],
-    w: Tensor,
-    p: PerturbationParams,
-    generator: torch.Generator | None = None,
-) -> Tensor:
-    """Proposed Δw = −η ΔL ξ / σ² for a loss ``loss(w) -> scalar`` (ΔL one- or two-sided)."""
-    xi = torch.randn(w.shape, generator=generator, dtype=w.dtype).to(w.device) * p.sigma
-    # two-sided, or one-sided (the paper's form)
-    delta_loss = (loss(w + xi) - loss(w - xi)) / 2 if p.antithetic else loss(w + xi) - loss(w)
-    return -p.eta * delta_loss * xi / (p.sigma**2)
 
 
 def per_sample_perturbation_delta(
