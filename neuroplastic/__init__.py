@@ -10,7 +10,8 @@ The names below are imported on first use (PEP 562), so ``import neuroplastic.st
 from __future__ import annotations
 
 from importlib import import_module
-from importlib.metadata import PackageNotFoundError, version
+from importlib.metadata import PackageNotFoundError
+from importlib.metadata import version as _distribution_version  # neuroplastic.version: module
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -18,7 +19,7 @@ if TYPE_CHECKING:
     from neuroplastic.synapses import Synapses, UpdateStats
 
 try:
-    __version__ = version("neuroplastic")
+    __version__ = _distribution_version("neuroplastic")
 except PackageNotFoundError:  # running from a source tree without installing
     __version__ = "0.0.0"
 

@@ -513,7 +513,8 @@ def runs_list(
     with RunStore(store) as run_store:
         runs = run_store.list_runs(limit=limit, method=method, status=status)
         table = Table(title=f"runs in {run_store.url}")
-        for col in ("id", "method", "dataset", "status", "seed", "device", "started", "result"):
+        columns = ("id", "method", "dataset", "status", "seed", "device", "started UTC", "result")
+        for col in columns:
             table.add_column(col)
         for run in runs:
             result = run_store.get_result(run.id) or {}
@@ -523,7 +524,7 @@ def runs_list(
                 str(run.id),
                 run.method,
                 run.dataset,
-                run.status,
+                run.status + (" (warning)" if result.get("warnings") else ""),
                 str(run.seed),
                 run.device,
                 run.started_at.strftime("%Y-%m-%d %H:%M:%S"),
@@ -561,6 +562,7 @@ def runs_show(
         "ended_at": run.ended_at.isoformat() if run.ended_at else None,
         "checkpoint": run.checkpoint,
         "params": run.params,
+        "provenance": (result or {}).get("provenance"),
     }
     console.print_json(json.dumps(info))
     if metrics:

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from neuroplastic import version as version_module
+import neuroplastic.version as version_module
 from neuroplastic.provenance import Provenance, collect_provenance
 from neuroplastic.version import code_version
 
@@ -80,3 +80,16 @@ def test_naive_times_are_refused() -> None:
     fields["started_at"] = "2026-01-02T01:04:05"
     with pytest.raises(ValidationError, match="timezone"):
         Provenance.model_validate(fields)
+
+
+def test_cli_version_imports_no_torch() -> None:
+    code = (
+        "import sys; sys.argv = ['neuroplastic', '--version']\n"
+        "import neuroplastic.cli as cli\n"
+        "try:\n    cli.main()\nexcept SystemExit:\n    pass\n"
+        "print('torch' in sys.modules, 'sqlalchemy' in sys.modules)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
+    ).stdout.splitlines()
+    assert out == [f"neuroplastic {code_version().label}", "False False"]

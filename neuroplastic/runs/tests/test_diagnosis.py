@@ -124,3 +124,6 @@ def test_cli_backprop_at_lr_10_warns_instead_of_finishing_silently(run_main):
     assert "warning:" in stdout and "at chance" in stdout
     code, shown, _ = run_main("runs", "show", "1")
     assert "warning:" in shown and "at chance" in shown and "train_loss" in shown
+    assert '"provenance"' in shown and '"torch"' in shown  # runs show prints the provenance
+    code, listing, _ = run_main("runs", "list")
+    assert "finished (warning)" in listing
