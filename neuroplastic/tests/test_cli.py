@@ -86,6 +86,15 @@ def test_compare_quick_prints_table_and_writes_records(run_main, tmp_path):
         (["run", "backprop", "--hidden", "0"], ["--hidden"]),
         (["run", "backprop", "--target-accuracy", "1.5"], ["target accuracy", "1.5"]),
         (["compare", "--methods", "backprop", "--set", "eta=1"], ["eta"]),
+        (
+            ["run", "backprop", "--set", "restrict.policy=top", "--set", "restrict.p=2"],
+            ["--restrict", "'p'", "2"],
+        ),
+        (["run", "backprop", "--p", "0.5"], ["need --restrict POLICY"]),
+        (["compare", "--methods", "backprop", "--n", "7"], ["unknown option", "--n"]),
+        (["run", "energy", "--set", "restrict.p=2"], ["energy", "'p'", "2"]),
+        (["run", "energy", "--hidden", "100"], ["energy does not take --hidden"]),
+        (["run", "memory-capacity", "--store", "x.sqlite", "--resume"], ["--resume"]),
         (["runs", "show", "999"], ["no run with id 999"]),
     ],
 )
