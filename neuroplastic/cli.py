@@ -622,6 +622,37 @@ def continual(
     _run_named_experiment(named, assignments, {**opts, "resume": False})
 
 
+@app.command("app")
+def app_cmd(
+    port: Annotated[int, typer.Option("--port", min=0, max=65535, help="port to listen on")] = 5006,
+    host: Annotated[
+        str, typer.Option("--host", help="address to listen on (default: this machine only)")
+    ] = "127.0.0.1",
+    open_browser: Annotated[bool, typer.Option("--open", help="open a browser tab")] = False,
+    simulation: Annotated[
+        str | None, typer.Option("--sim", help="simulation shown first (default: the first)")
+    ] = None,
+    files: Annotated[
+        list[Path] | None,
+        typer.Option("--file", help="Python file of user simulations to load (repeatable)"),
+    ] = None,
+    store: StoreOpt = None,
+) -> None:
+    """Start the interactive simulator in the browser (Panel; needs the `app` extra)."""
+    from neuroplastic.simulator.server import serve
+
+    console.print(f"neuroplastic simulator on http://{host}:{port}/ (Ctrl-C stops it)")
+    serve(
+        host,
+        port,
+        store_url=store,
+        simulation=simulation,
+        files=files or [],
+        open_browser=open_browser,
+        warn=lambda text: err_console.print(f"[yellow]{text}[/yellow]"),
+    )
+
+
 def main() -> None:
     """Entry point: run the CLI, printing library errors as one line and exiting with 2."""
     signal.signal(signal.SIGTERM, _raise_interrupt)

@@ -4,6 +4,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 bash scripts/install_postgres.sh  # real PostgreSQL server for the store tests
+bash scripts/install_chromium.sh   # Debian chromium for the simulator's browser tests
 bin=.venv/bin
 # MNIST is needed by the tests marked `mnist` (end-to-end CLI runs); fetched once, verified.
 "$bin/neuroplastic" data fetch mnist

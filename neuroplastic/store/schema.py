@@ -3,7 +3,8 @@
 ``runs`` holds one row per training run, ``metrics`` the time series logged while it
 trains (one row per metric name and logging step) and ``results`` the final result
 record of a finished run. ``sweeps`` holds a sweep's spec and ``sweep_runs`` one row per
-configuration of a sweep (its status, attempts and run).
+configuration of a sweep (its status, attempts and run). ``parameter_sets`` holds the
+simulator's named parameter sets (:mod:`neuroplastic.simulator.paramsets`).
 
 Every change here needs a migration in ``migrations/versions/`` (see
 :mod:`neuroplastic.store.migrations`); a test fails while the two disagree.
@@ -38,6 +39,7 @@ __all__ = [
     "UTCDateTime",
     "metadata",
     "metrics",
+    "parameter_sets",
     "results",
     "runs",
     "sweep_runs",
@@ -165,3 +167,19 @@ sweep_runs = Table(
     UniqueConstraint("sweep_id", "config_key", name="uq_sweep_runs_key"),
     Index("ix_sweep_runs_sweep_id", "sweep_id"),
 )
+
+parameter_sets = Table(
+    "parameter_sets",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("simulation", String(128), nullable=False),
+    Column("name", String(255), nullable=False),
+    Column("comment", Text, nullable=False),
+    Column("grade", Integer, nullable=True),
+    Column("params", JSON, nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("modified_at", UTCDateTime(), nullable=False),
+    Column("source_run_id", Integer, nullable=True),
+    UniqueConstraint("simulation", "name", name="uq_parameter_sets_simulation_name"),
+)
+"""Named parameter sets of the simulator: one row per (simulation, name)."""

@@ -1,0 +1,1 @@
+"""Built-in simulations: every training method, associative memory, spiking network."""
