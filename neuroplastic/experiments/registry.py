@@ -56,6 +56,9 @@ class ExperimentContext:
     #: ``--set`` assignments that are not the experiment's own parameters, for experiments that
     #: train methods (``continual``): routed to the methods by ``split_overrides``
     method_overrides: dict[str, str] = field(default_factory=dict)
+    #: where an experiment that checkpoints keeps its checkpoint; ``runs.run_experiment`` sets
+    #: it to the store's path for the run (keyed by store and run), None: the experiment's own
+    checkpoint_path: Path | None = None
 
 
 @dataclass

@@ -146,7 +146,13 @@ def run_reproduction(params: SpikingReproduceParams, ctx: ExperimentContext) -> 
     """The named experiment: the trend and record go to ``<output_dir>/mnist-seed<seed>.json``."""
     out = ctx.output_dir / f"mnist-seed{ctx.seed}.json"
     payload = reproduce(
-        params, seed=ctx.seed, device=ctx.device, quick=ctx.quick, resume=ctx.resume, out=out
+        params,
+        seed=ctx.seed,
+        device=ctx.device,
+        quick=ctx.quick,
+        resume=ctx.resume,
+        out=out,
+        checkpoint=ctx.checkpoint_path,
     )
     accuracy = payload["record"]["test_accuracy"]
     return ExperimentOutput(
@@ -179,11 +185,13 @@ def reproduce(
     quick: bool,
     resume: bool,
     out: Path,
+    checkpoint: Path | None = None,
 ) -> dict[str, Any]:
     """Train, log each epoch to ``out``, write and return the JSON payload.
 
-    With ``resume`` a checkpoint is written after every epoch under
-    ``checkpoint_dir()/spiking-reproduce-seed{seed}-{signature}.pt`` and continued from.
+    With ``resume`` a checkpoint is written after every epoch to ``checkpoint`` (as a named
+    experiment: the run store's path for the run, keyed by store and run) or, run standalone,
+    ``checkpoint_dir()/spiking-reproduce-seed{seed}-{signature}.pt``, and continued from.
     """
     torch.set_num_threads(driver.threads)
     exp = Experiment(seed=seed, device=device, quick=quick, progress=False)
@@ -203,7 +211,7 @@ def reproduce(
         checkpoint_every=params.epochs * data.train.x.shape[0] + 1,
     )
     signature = reproduction_signature(params, exp.seed, exp.quick)
-    ckpt = checkpoint_dir() / f"spiking-reproduce-seed{exp.seed}-{signature}.pt"
+    ckpt = checkpoint or checkpoint_dir() / f"spiking-reproduce-seed{exp.seed}-{signature}.pt"
     trainer = _EpochTrend(
         learner,
         settings,

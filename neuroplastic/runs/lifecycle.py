@@ -16,6 +16,7 @@ provenance), so ``neuroplastic runs list`` shows every experiment as well as eve
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -297,6 +298,8 @@ def run_experiment(
             device=device, seed=ctx.seed, started_at=store.get_run(run_id).started_at
         )
     ctx.console.print(f"run {run_id}: {named.name}, recorded in {store.url}")
+    ckpt = store.checkpoint_path(run_id)  # used by experiments that checkpoint (with --resume)
+    ctx = dataclasses.replace(ctx, checkpoint_path=ckpt)
     try:
         output = named.run(params, ctx)
     except KeyboardInterrupt:
@@ -313,4 +316,5 @@ def run_experiment(
         {"kind": "experiment", "experiment": named.name, **document},
         ended_at=output.provenance.ended_at,
     )
+    _remove_checkpoint(store, run_id, ckpt)
     return output

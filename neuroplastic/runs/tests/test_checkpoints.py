@@ -117,3 +117,38 @@ def test_a_finished_runs_checkpoint_is_deleted_unless_kept(toy_exp, toy_data, st
     assert kept is not None and Path(kept).is_file()
     assert [p for p in home.rglob("*.pt")] == [Path(kept)]
     assert Path(kept) == store.checkpoint_path(2)
+
+
+def test_a_named_experiment_checkpoints_under_its_store_and_run(tmp_path, home):
+    """run_experiment hands the experiment the store's path for the run, and deletes the
+    checkpoint when the run finished."""
+    from pydantic import BaseModel
+
+    from neuroplastic.experiments.registry import (
+        ExperimentContext,
+        ExperimentOutput,
+        NamedExperiment,
+    )
+    from neuroplastic.runs import run_experiment
+
+    class NoParams(BaseModel):
+        pass
+
+    seen: list[Path] = []
+
+    def checkpointing(params: NoParams, ctx: ExperimentContext) -> ExperimentOutput:
+        assert ctx.checkpoint_path is not None
+        ctx.checkpoint_path.parent.mkdir(parents=True, exist_ok=True)
+        ctx.checkpoint_path.write_bytes(b"state")
+        seen.append(ctx.checkpoint_path)
+        return ExperimentOutput(payload={"ok": True})
+
+    named = NamedExperiment("checkpointing", NoParams, checkpointing, "writes a checkpoint")
+    ctx = ExperimentContext(device="cpu")
+    with RunStore(tmp_path / "a.sqlite") as a, RunStore(tmp_path / "b.sqlite") as b:
+        run_experiment(named, NoParams(), ctx, a)
+        run_experiment(named, NoParams(), ctx, b)
+        assert seen == [a.checkpoint_path(1), b.checkpoint_path(1)] and seen[0] != seen[1]
+        assert all(home in p.parents for p in seen)
+        assert not any(p.exists() for p in seen)  # deleted once finished
+        assert a.get_run(1).checkpoint is None and a.get_run(1).status == "finished"
