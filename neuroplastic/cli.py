@@ -122,6 +122,12 @@ def _takes_resume(args: list[str]) -> bool:
         if arg not in subcommands:
             break
         command = subcommands[arg]
+    if len(args) > 1 and args[0] == "run":  # a named experiment takes --resume only if declared
+        from neuroplastic.experiments.registry import find_experiment
+
+        named = find_experiment(args[1])
+        if named is not None:
+            return "resume" in named.options
     return any("--resume" in param.opts for param in command.params)
 
 

@@ -47,6 +47,13 @@ def test_interrupted_message_gives_the_exact_resume_command():
     assert interrupted_message(["data", "fetch", "mnist"], "") == (
         "interrupted (Ctrl-C); rerun with: neuroplastic data fetch mnist"
     )  # a command without --resume
+    # a named experiment that does not take --resume (energy) is rerun, one that does resumed
+    assert interrupted_message(["run", "energy", "--quick"], "").endswith(
+        "rerun with: neuroplastic run energy --quick"
+    )
+    assert interrupted_message(["run", "spiking-reproduce"], "").endswith(
+        "resume it with: neuroplastic run spiking-reproduce --resume"
+    )
 
 
 def test_ctrl_c_prints_one_line_with_the_resume_command(cli, monkeypatch):
