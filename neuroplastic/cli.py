@@ -29,6 +29,8 @@ from neuroplastic.cli_options import (
     SHARED,
     STORE,
     TRAINING,
+    DataDirOption,
+    StoreOption,
     experiment_assignments,
     given_on_command_line,
     method_extra_assignments,
@@ -58,13 +60,6 @@ app.add_typer(runs_app, name="runs")
 # Piped output (CI logs, files) gets a wide console so the comparison table is never squeezed.
 console = Console(width=None if sys.stdout.isatty() else 200)
 err_console = Console(stderr=True, soft_wrap=True, highlight=False)
-
-DataDir = Annotated[
-    str | None, typer.Option("--data-dir", help="dataset directory (default $NEUROPLASTIC_DATA)")
-]
-StoreOpt = Annotated[
-    str | None, typer.Option("--store", help="store path or URL (default $NEUROPLASTIC_STORE)")
-]
 
 
 def _split_plasticity(
@@ -231,7 +226,7 @@ def _emit(
 @data_app.command("fetch")
 def data_fetch(
     dataset: Annotated[str, typer.Argument(help="dataset name")] = "mnist",
-    data_dir: DataDir = None,
+    data_dir: DataDirOption = None,
     force: Annotated[bool, typer.Option("--force", help="download even if present")] = False,
 ) -> None:
     """Download (if needed) and verify a dataset."""
@@ -509,7 +504,7 @@ def runs_list(
     limit: Annotated[int, typer.Option("--limit", min=1)] = 20,
     method: Annotated[str | None, typer.Option("--method")] = None,
     status: Annotated[str | None, typer.Option("--status")] = None,
-    store: StoreOpt = None,
+    store: StoreOption = None,
 ) -> None:
     """List recent runs and named experiments, newest first (killed runs show as crashed)."""
     from rich.table import Table
@@ -542,7 +537,7 @@ def runs_list(
 @runs_app.command("show")
 def runs_show(
     run_id: Annotated[int, typer.Argument(help="run id (see `neuroplastic runs list`)")],
-    store: StoreOpt = None,
+    store: StoreOption = None,
 ) -> None:
     """Show one run: its parameters, status, metrics over time and result record."""
     from rich.table import Table
@@ -642,7 +637,7 @@ def app_cmd(
         list[Path] | None,
         typer.Option("--file", help="Python file of user simulations to load (repeatable)"),
     ] = None,
-    store: StoreOpt = None,
+    store: StoreOption = None,
 ) -> None:
     """Start the interactive simulator in the browser (Panel; needs the `app` extra)."""
     from neuroplastic.simulator.server import serve

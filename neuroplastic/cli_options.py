@@ -90,12 +90,15 @@ QUICK = option("quick", bool, False, "--quick", help="small subset, at most 3 ep
 JSON = option("json_path", Path | None, None, "--json", help="write the result(s) here")
 SEED = option("seed", int, 0, "--seed", min=0, help="seed of weights and data order")
 DEVICE = option("device", str, "auto", "--device", help="auto, cpu, cuda, cuda:1")
-DATA_DIR = option(
-    "data_dir",
-    str | None,
-    None,
-    "--data-dir",
-    help="dataset directory (default $NEUROPLASTIC_DATA)",
+#: ``--data-dir`` and ``--store`` as type aliases too, for commands that take only them
+DataDirOption = Annotated[
+    str | None, typer.Option("--data-dir", help="dataset directory (default $NEUROPLASTIC_DATA)")
+]
+StoreOption = Annotated[
+    str | None, typer.Option("--store", help="store path or URL (default $NEUROPLASTIC_STORE)")
+]
+DATA_DIR = inspect.Parameter(
+    "data_dir", inspect.Parameter.KEYWORD_ONLY, default=None, annotation=DataDirOption
 )
 NO_PROGRESS = option(
     "no_progress",
@@ -104,9 +107,10 @@ NO_PROGRESS = option(
     "--no-progress",
     help="no progress bar (or, in logs, progress lines)",
 )
-STORE = option(
-    "store", str | None, None, "--store", help="store path or URL (default $NEUROPLASTIC_STORE)"
+STORE = inspect.Parameter(
+    "store", inspect.Parameter.KEYWORD_ONLY, default=None, annotation=StoreOption
 )
+_SPELLINGS.update(data_dir="--data-dir", store="--store")
 RESUME = option("resume", bool, False, "--resume", help="continue the last unfinished run")
 HIDDEN = option("hidden", str, "1000", "--hidden", help="hidden widths, e.g. 1000 or 500,100")
 
