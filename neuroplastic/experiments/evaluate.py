@@ -18,7 +18,7 @@ report (the CLI then exits with status 2 and prints the errors). An ε outside [
 once, before anything is trained.
 
 Quick mode (``quick``): the run's quick split (2,000 / 500 / 1,000 samples, at most 3 epochs),
-200 attacked inputs, 50 Square queries, 100-step unbounded PGD, 3 few-shot draws with 40
+200 attacked inputs, 50 Square queries, 100-step unbounded PGD, 3 few-shot draws with 25
 baseline steps and 100 readout steps on 500 test inputs.
 """
 
@@ -94,6 +94,9 @@ class EvaluationReport(BaseModel):
     errors: list[str] = Field(default_factory=list)
     files: list[str] = Field(default_factory=list)
     wall_s: float = 0.0
+    timings: dict[str, float] = Field(
+        default_factory=dict, description="seconds per part: train, attacks, few_shot, report"
+    )
     run_id: int | None = None
 
 
@@ -111,7 +114,7 @@ def quick_few_shot_settings(**values: Any) -> dict[str, Any]:
     """The few-shot settings of quick mode (user values win)."""
     return {
         "draws": 3,
-        "backprop_steps": 40,
+        "backprop_steps": 25,
         "probe_steps": 100,
         "test_samples": 500,
         **values,
@@ -172,14 +175,21 @@ def run_evaluation(
             report.errors.append(f"{name}: training failed: {exc}")
             continue
         report.records.append(record)
-    for name, learner in learners.items():
-        _receptive_fields(report, name, learner, out_dir)
+    lap = time.perf_counter()
+    report.timings["train"] = lap - start
     if attack is not None:
         _adversarial(report, learners, data, attack, console)
+        report.timings["attacks"] = time.perf_counter() - lap
+        lap = time.perf_counter()
     if few_shot is not None:
         _few_shot(report, learners, data, exp, few_shot, console)
+        report.timings["few_shot"] = time.perf_counter() - lap
+        lap = time.perf_counter()
+    for name, learner in learners.items():
+        _receptive_fields(report, name, learner, out_dir)
     report.claims = judge_claims(report)
     report.files += write_plots(report, learners, out_dir)
+    report.timings["report"] = time.perf_counter() - lap
     report.wall_s = time.perf_counter() - start
     _store(report, store, exp)
     path = out_dir / "evaluation.json"

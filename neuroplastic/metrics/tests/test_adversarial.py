@@ -132,3 +132,19 @@ def test_full_evaluation_with_transfer_and_square(backprop: Learner) -> None:
     ok, why = robustness_claim(other, report, s.tolerance(len(x)))
     assert "worst case − backprop" in why or "checks failed" in why
     assert isinstance(ok, bool)
+
+
+def test_spiking_binarisation_is_masked_and_the_surrogate_defeats_it() -> None:
+    from neuroplastic.methods.spiking_exact import SpikingExactParams
+
+    spec = get_method("spiking-exact")
+    ctx = BuildContext(16, 2, (1000,), Ledger(), gen(), torch.device("cpu"))
+    learner = spec.build(ctx, SpikingExactParams(hidden="12-8", batch_size=20))
+    x, y = blobs(40, seed=4)
+    model = attack_forward(learner, x, "spiking-exact")
+    assert model.exactness == "surrogate"
+    raw = gradient_masking(model.true_forward(), x, y, surrogate=True)
+    assert raw.masked and raw.zero_gradient_fraction == 1.0  # binarise(x) has no gradient
+    through = gradient_masking(model, x, y, surrogate=True)
+    assert through.zero_gradient_fraction < 0.5  # straight-through reaches the pixels
+    assert torch.equal(model(x), model.true_forward()(x))  # same forward values
