@@ -594,6 +594,163 @@ def runs_show(
             console.print(f"[yellow]warning:[/yellow] {warning}")
 
 
+@app.command("sweep")
+def sweep_cmd(
+    spec: Annotated[
+        Path | None, typer.Argument(help="sweep spec (YAML); or use --run/--grid")
+    ] = None,
+    run: Annotated[
+        str | None, typer.Option("--run", help="method or experiment of a --grid sweep")
+    ] = None,
+    grid: Annotated[
+        list[str] | None, typer.Option("--grid", help="key=v1,v2 (repeatable): the grid")
+    ] = None,
+    seeds: Annotated[int, typer.Option("--seeds", min=1, help="seeds 0..N-1 (--grid)")] = 1,
+    set_: SetOpt = None,
+    name: Annotated[str | None, typer.Option("--name", help="sweep id (default: spec)")] = None,
+    address: Annotated[
+        str | None, typer.Option("--address", help="join this Ray cluster (default: local Ray)")
+    ] = None,
+    cpus_per_run: Annotated[float, typer.Option("--cpus-per-run", help="CPUs per run")] = 1.0,
+    gpus_per_run: Annotated[float, typer.Option("--gpus-per-run", help="GPUs per run")] = 0.0,
+    workers: Annotated[
+        int | None, typer.Option("--workers", min=1, help="worker count (default: all CPUs)")
+    ] = None,
+    retries: Annotated[
+        int | None, typer.Option("--retries", min=0, help="extra attempts (default: spec's, 1)")
+    ] = None,
+    store: StoreOpt = None,
+    no_progress: NoProgress = False,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="validate and list the configurations only")
+    ] = False,
+) -> None:
+    """Run a grid of `neuroplastic run` configurations on Ray, into one store.
+
+    Re-running the same sweep skips configurations already finished (same configuration and
+    code version); Ctrl-C stops scheduling and a re-run resumes.
+    """
+    from neuroplastic.sweep.spec import SpecError, grid_sweep, load_spec
+
+    if spec is not None and (run or grid):
+        raise SpecError("give a spec file or --run/--grid, not both")
+    if spec is not None:
+        sweep = load_spec(spec)
+        if name:
+            sweep.id = name
+    elif run:
+        sweep = grid_sweep(run, grid or [], seeds, set_ or [], name=name)
+    else:
+        raise SpecError("give a sweep spec (YAML) or --run NAME with --grid key=v1,v2")
+    if dry_run:
+        for config in sweep.configs:
+            console.print(config.label())
+        console.print(f"sweep {sweep.id}: {len(sweep.configs)} configurations (nothing run)")
+        return
+    from neuroplastic.sweep.driver import run_sweep
+
+    summary = run_sweep(
+        sweep,
+        store,
+        address=address,
+        cpus_per_run=cpus_per_run,
+        gpus_per_run=gpus_per_run,
+        workers=workers,
+        retries=retries,
+        console=err_console,
+        progress=not no_progress,
+    )
+    overhead = summary.overhead_per_run
+    console.print(
+        f"sweep {summary.sweep_id}: {summary.total} configurations, "
+        f"{summary.already_finished} already finished, {summary.finished} finished now, "
+        f"{summary.failed} failed, {summary.retried} retried"
+        + (f"; {summary.workers} workers" if summary.workers else "")
+        + (
+            f"; overhead {overhead:.3f} s/run"
+            if overhead is not None and not (summary.failed or summary.retried)
+            else ""
+        )
+    )
+    for failure in summary.failures:
+        err_console.print(f"[red]failed:[/red] {failure}")
+    if summary.interrupted:
+        err_console.print("[yellow]interrupted[/yellow]; run the same sweep again to resume")
+        raise SystemExit(130)
+    if summary.failed:
+        raise SystemExit(1)
+
+
+@runs_app.command("export")
+def runs_export(
+    sweep: Annotated[str, typer.Option("--sweep", help="sweep id")],
+    fmt: Annotated[str, typer.Option("--format", help="csv, parquet or tensorboard")] = "csv",
+    out: Annotated[
+        Path | None, typer.Option("--out", help="file (csv, parquet) or directory (tensorboard)")
+    ] = None,
+    store: StoreOpt = None,
+) -> None:
+    """Export a sweep: a row per configuration (CSV, Parquet) or metrics over time (TensorBoard)."""
+    from neuroplastic.store.sweeps import SweepStore
+    from neuroplastic.sweep import tables
+
+    if fmt not in ("csv", "parquet", "tensorboard"):
+        raise ParameterError(f"--format must be csv, parquet or tensorboard (got {fmt!r})")
+    default = Path("results") / "sweeps" / (sweep if fmt == "tensorboard" else f"{sweep}.{fmt}")
+    target = out or default
+    with SweepStore(store) as sweep_store:
+        if fmt == "tensorboard":
+            dirs = tables.write_tensorboard(sweep_store, sweep, target)
+            console.print(f"{len(dirs)} runs written as TensorBoard event files under {target}")
+            return
+        rows = tables.sweep_rows(sweep_store, sweep)
+    writer = tables.write_csv if fmt == "csv" else tables.write_parquet
+    writer(rows, target)
+    console.print(f"{len(rows)} configurations written to {target}")
+
+
+@runs_app.command("compare")
+def runs_compare(
+    sweep: Annotated[str, typer.Option("--sweep", help="sweep id")],
+    by: Annotated[str, typer.Option("--by", help="parameter key to compare along")],
+    metric: Annotated[
+        list[str] | None,
+        typer.Option("--metric", help="result column, e.g. result.test_accuracy (repeatable)"),
+    ] = None,
+    plot: Annotated[Path | None, typer.Option("--plot", help="write a PNG plot here")] = None,
+    markdown: Annotated[
+        Path | None, typer.Option("--markdown", help="write the table as markdown here")
+    ] = None,
+    store: StoreOpt = None,
+) -> None:
+    """Aggregate a sweep's seeds (mean, sd, n) along one key; table, markdown and plot."""
+    from rich.table import Table
+
+    from neuroplastic.store.sweeps import SweepStore
+    from neuroplastic.sweep import tables
+
+    with SweepStore(store) as sweep_store:
+        rows = tables.sweep_rows(sweep_store, sweep)
+    metrics = list(metric or tables.default_metrics(rows))
+    aggs = tables.aggregate(rows, by, metrics)
+    header, body = tables.wide_table(aggs)
+    table = Table(title=f"sweep {sweep}: mean ± sd over seeds (n seeds)", title_justify="left")
+    for col in header:
+        table.add_column(col)
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for cells in body:
+        table.add_row(*cells)
+        lines.append("| " + " | ".join(cells) + " |")
+    console.print(table)
+    if markdown is not None:
+        markdown.parent.mkdir(parents=True, exist_ok=True)
+        markdown.write_text("\n".join(lines) + "\n")
+        console.print(f"markdown written to {markdown}")
+    if plot is not None:
+        tables.plot_aggregate(aggs, by, plot)
+        console.print(f"plot written to {plot}")
+
+
 @app.command("continual")
 @with_options(COMMON, (HIDDEN,))
 def continual(

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import create_engine, delete, event, func, insert, select, update
 from sqlalchemy.engine import URL, Connection, Engine, make_url
@@ -47,6 +47,8 @@ __all__ = [
     "neuroplastic_version",
     "params_hash",
 ]
+
+_Store = TypeVar("_Store", bound="RunStore")
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 """How long an SQLite connection waits for another writer before giving up."""
@@ -299,7 +301,7 @@ class RunStore:
         """Release all database connections."""
         self._engine.dispose()
 
-    def __enter__(self) -> RunStore:
+    def __enter__(self: _Store) -> _Store:
         return self
 
     def __exit__(
@@ -413,17 +415,23 @@ class RunStore:
         ``ended_at`` (default now) is the end time the record's provenance states, so the run
         row and the record agree.
         """
+        with self._errors(f"cannot finish run {run_id}"), self._engine.begin() as conn:
+            self._write_result(conn, run_id, record, ended_at)
+
+    def _write_result(
+        self, conn: Connection, run_id: int, record: Mapping[str, Any], ended_at: datetime | None
+    ) -> None:
+        """The statements of :meth:`finish_run`, inside the caller's transaction."""
         record = dict(record)
         _check_json(record, "result record")
-        with self._errors(f"cannot finish run {run_id}"), self._engine.begin() as conn:
-            self._require_run(conn, run_id)
-            conn.execute(delete(results).where(results.c.run_id == run_id))
-            conn.execute(insert(results).values(run_id=run_id, record=record))
-            conn.execute(
-                update(runs)
-                .where(runs.c.id == run_id)
-                .values(status="finished", ended_at=ended_at or _now(), error=None)
-            )
+        self._require_run(conn, run_id)
+        conn.execute(delete(results).where(results.c.run_id == run_id))
+        conn.execute(insert(results).values(run_id=run_id, record=record))
+        conn.execute(
+            update(runs)
+            .where(runs.c.id == run_id)
+            .values(status="finished", ended_at=ended_at or _now(), error=None)
+        )
 
     def fail_run(self, run_id: int, error: str, status: str = "failed") -> None:
         """Mark a run ``failed`` (an exception) or ``interrupted`` (Ctrl-C, a signal)."""
