@@ -606,7 +606,9 @@ def sweep_cmd(
         list[str] | None, typer.Option("--grid", help="key=v1,v2 (repeatable): the grid")
     ] = None,
     seeds: Annotated[int, typer.Option("--seeds", min=1, help="seeds 0..N-1 (--grid)")] = 1,
-    set_: SetOpt = None,
+    set_: Annotated[
+        list[str] | None, typer.Option("--set", "-s", help="key=value for every configuration")
+    ] = None,
     name: Annotated[str | None, typer.Option("--name", help="sweep id (default: spec)")] = None,
     address: Annotated[
         str | None, typer.Option("--address", help="join this Ray cluster (default: local Ray)")
@@ -620,7 +622,7 @@ def sweep_cmd(
         int | None, typer.Option("--retries", min=0, help="extra attempts (default: spec's, 1)")
     ] = None,
     store: StoreOpt = None,
-    no_progress: NoProgress = False,
+    no_progress: Annotated[bool, typer.Option("--no-progress", help="no progress bar")] = False,
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="validate and list the configurations only")
     ] = False,

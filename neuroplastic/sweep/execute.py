@@ -7,7 +7,6 @@ run NAME`` does, and its JSON payload (with any result records) is stored as the
 
 from __future__ import annotations
 
-import json
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -75,6 +74,9 @@ def prepare(config: SweepConfig) -> Prepared:
         values = {k: _text(v) for k, v in config.params.items() if k not in EXPERIMENT_OPTION_KEYS}
         params = build_params(named.params_model, values, named.name)
         _check_options(options)
+        for key in options:
+            if key not in named.options:
+                raise ParameterError(f"{named.name} does not take the option {key!r}")
         return Prepared(config, "experiment", options, params)
     from neuroplastic.methods import available_methods
 
@@ -186,36 +188,18 @@ def execute(config: SweepConfig, store: RunStore, output_dir: Path | None = None
 
 def _execute_experiment(prepared: Prepared, store: RunStore, output_dir: Path | None) -> int:
     from neuroplastic.experiments.registry import ExperimentContext, find_experiment
+    from neuroplastic.runs import run_experiment
 
     config = prepared.config
     named = find_experiment(config.run)
     assert named is not None
-    device = str(prepared.options.get("device", "auto"))
-    run_id = store.start_run(
-        method=config.run,
-        dataset="experiment",
-        params={"experiment": prepared.params.model_dump(mode="json"), "options": prepared.options},
-        seed=config.seed,
-        device=device,
-    )
-    try:
-        with tempfile.TemporaryDirectory(prefix="neuroplastic-sweep-") as tmp:
-            ctx = ExperimentContext(
-                seed=config.seed,
-                device=device,
-                quick=bool(prepared.options.get("quick", False)),
-                output_dir=output_dir or Path(tmp),
-            )
-            output = named.run(prepared.params, ctx)
-            body = dict(output.payload)
-            if output.records:
-                body["records"] = [r.model_dump(mode="json") for r in output.records]
-            body = json.loads(json.dumps(body, default=str))
-    except KeyboardInterrupt:
-        store.fail_run(run_id, "interrupted by the user", "interrupted")
-        raise
-    except BaseException as exc:
-        store.fail_run(run_id, f"{type(exc).__name__}: {exc}")
-        raise
-    store.finish_run(run_id, body)
-    return run_id
+    with tempfile.TemporaryDirectory(prefix="neuroplastic-sweep-") as tmp:
+        ctx = ExperimentContext(
+            seed=config.seed,
+            device=str(prepared.options.get("device", "auto")),
+            quick=bool(prepared.options.get("quick", False)),
+            output_dir=output_dir or Path(tmp),
+        )
+        output = run_experiment(named, prepared.params, ctx, store)
+    assert output.run_id is not None
+    return int(output.run_id)
