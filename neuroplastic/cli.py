@@ -621,7 +621,7 @@ def sweep_cmd(
     retries: Annotated[
         int | None, typer.Option("--retries", min=0, help="extra attempts (default: spec's, 1)")
     ] = None,
-    store: StoreOpt = None,
+    store: StoreOption = None,
     no_progress: Annotated[bool, typer.Option("--no-progress", help="no progress bar")] = False,
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="validate and list the configurations only")
@@ -690,7 +690,7 @@ def runs_export(
     out: Annotated[
         Path | None, typer.Option("--out", help="file (csv, parquet) or directory (tensorboard)")
     ] = None,
-    store: StoreOpt = None,
+    store: StoreOption = None,
 ) -> None:
     """Export a sweep: a row per configuration (CSV, Parquet) or metrics over time (TensorBoard)."""
     from neuroplastic.store.sweeps import SweepStore
@@ -723,7 +723,7 @@ def runs_compare(
     markdown: Annotated[
         Path | None, typer.Option("--markdown", help="write the table as markdown here")
     ] = None,
-    store: StoreOpt = None,
+    store: StoreOption = None,
 ) -> None:
     """Aggregate a sweep's seeds (mean, sd, n) along one key; table, markdown and plot."""
     from rich.table import Table
