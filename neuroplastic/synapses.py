@@ -35,7 +35,10 @@ matrix when the restriction allows, and counts the proposed update from its fact
 
 Speed: the hot path of :meth:`apply` writes into a preallocated buffer, takes the difference,
 one sign pass and three dot products (M0, M1, M2) and swaps buffers, so counting costs a few
-passes over the weights and no allocation. On the CPU the three numbers are read at once (free
+passes over the weights and no allocation. On the CPU, for a group of at least
+:data:`neuroplastic.fused.MIN_SIZE` entries without Dale signs, mask, cache or extra exponents,
+one Numba kernel (:mod:`neuroplastic.fused`, the ``fast`` extra) writes and counts in a single
+pass instead (bit-identical weights, M0 exact). On the CPU the three numbers are read at once (free
 there) and a non-finite proposal raises before anything is written; on an accelerator nothing is
 read per update: the statistics go to the ledger's device-side running totals, a non-finite
 proposal writes nothing and sets a device-side flag that the next ledger read raises
@@ -52,6 +55,7 @@ from typing import Any, Protocol, runtime_checkable
 import torch
 from torch import Tensor, nn
 
+from neuroplastic import fused
 from neuroplastic.energy.ledger import Ledger, alpha_key
 from neuroplastic.errors import NonFiniteUpdateError, ParameterError, ShapeError
 
@@ -377,6 +381,8 @@ class Synapses(nn.Module):
         if self.restriction is not None:
             dw = self.restriction.dense(self, dw)
         new = self._buffer("new")
+        if self._fused_ok() and fused.fusable(w, dw):
+            return self._apply_fused(w, dw, alpha, new)
         if self._dense():
             torch.add(w, dw, alpha=alpha, out=new)
         else:
@@ -414,6 +420,31 @@ class Synapses(nn.Module):
         if self.cache is not None:
             self._cache_after_write(delta)
         return stats
+
+    def _fused_ok(self) -> bool:
+        """Whether this group's writes can take the one-pass kernel (:mod:`neuroplastic.fused`):
+        dense, no Dale bounds, no cache, no extra ``M_alpha``, statistics read on the host."""
+        return (
+            self.sign is None
+            and self.cache is None
+            and self.host_checks is not False
+            and (self.ledger is None or not self.ledger.alphas)
+            and self._dense()
+        )
+
+    def _apply_fused(self, w: Tensor, dw: Tensor, alpha: float, new: Tensor) -> UpdateStats:
+        """:meth:`_apply_update` in one pass: the kernel writes ``new = w + alpha · dw`` and
+        returns M0, M1, M2 of ``new − w``; ``new`` is swapped in only if they are finite."""
+        m0, m1, m2 = fused.add_and_count(w, dw, alpha, new)
+        if not (math.isfinite(m1) and math.isfinite(m2)):
+            raise NonFiniteUpdateError(
+                f"{self.name}: the proposed update contains NaN or infinity; nothing was written"
+            )
+        self._scratch["new"] = w.data
+        self.w.data = new
+        if self.ledger is not None:
+            self.ledger.record_update(self.name, m0, m1, m2)
+        return UpdateStats(m0, m1, m2)
 
     def _checks_on_host(self) -> bool:
         """Whether each update's statistics are read on the host (checked before the write).

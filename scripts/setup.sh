@@ -28,7 +28,7 @@ show() { awk '/^(Collecting|Installing collected|Successfully installed)/ { prin
 echo "[2/3] installing $torch_spec (CPU build)"
 "${pip[@]}" "$torch_spec" | show
 echo "[3/3] installing neuroplastic (editable) and its dependencies, pinned by requirements/constraints.txt"
-"${pip[@]}" -c requirements/constraints.txt -e ".[dev,postgres,app,sweep]" | show
+"${pip[@]}" -c requirements/constraints.txt -e ".[dev,postgres,app,sweep,fast]" | show
 # torchattacks (adversarial evaluation) declares torchvision, whose PyPI build replaces or breaks
 # torch 2.13.0: install it without dependencies (its attacks need only torch, numpy and scipy).
 echo "      + torchattacks without its declared dependencies (torchvision would replace torch)"
