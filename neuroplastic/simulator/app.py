@@ -20,6 +20,7 @@ import os
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -99,7 +100,7 @@ class _Display:
             )
             fig.axis.visible = False
             fig.grid.visible = False
-            self.pane: Any = pn.pane.Bokeh(fig, css_classes=css)
+            self.pane: Any = pn.Column(pn.pane.Bokeh(fig), css_classes=css)
         elif isinstance(spec, PlotDisplay):
             columns = [spec.x, *spec.y, *spec.y_right]
             self.source = ColumnDataSource({c: [] for c in columns}, name=f"np-source-{spec.name}")
@@ -152,7 +153,7 @@ class _Display:
                         line_dash="dashed",
                     )
             fig.legend.location = "bottom_right"
-            self.pane = pn.pane.Bokeh(fig, css_classes=css)
+            self.pane = pn.Column(pn.pane.Bokeh(fig), css_classes=css)
         else:
             self.pane = pn.pane.Str("", css_classes=css, styles={"font-size": "13px"})
 
@@ -162,7 +163,7 @@ class _Display:
         if isinstance(spec, ImageDisplay):
             if value is None:
                 return
-            image = np.asarray(value, dtype=np.float64)
+            image = np.asarray(value, dtype=np.float32)
             finite = image[np.isfinite(image)]
             low = spec.vmin if spec.vmin is not None else (finite.min() if finite.size else 0)
             high = spec.vmax if spec.vmax is not None else (finite.max() if finite.size else 1)
@@ -209,6 +210,7 @@ class SimulatorPage:
         self._runner_error: BaseException | None = None
         self._shown_version = -1
         self.refreshes = 0
+        self.refresh_seconds = 0.0
         self._launch: subprocess.Popen[bytes] | None = None
         self._sets_built = False
         self._sets_box = self._lazy_box("parameter sets", self._parameter_set_box, "np-sets")
@@ -261,7 +263,7 @@ class SimulatorPage:
             self.runner.stop()
         cls = get_simulation(name)
         self.sim = cls()
-        self.runner = Runner(self.sim, on_error=self._on_runner_error)
+        self.runner = Runner(self.sim, on_error=self._on_runner_error, pace=True)
         self.summary.object = f"**{cls.title or cls.name}**: {cls.summary}"
         self.widgets: list[ParameterWidget] = []
         cards = []
@@ -359,7 +361,11 @@ class SimulatorPage:
 
     def on_step(self) -> None:
         if not self._busy():
-            self._in_worker(self.sim.do_step)
+            self._in_worker(self._one_step)
+
+    def _one_step(self) -> None:
+        self.sim.do_step()
+        self.sim.do_frame()
 
     def on_run(self) -> None:
         if not self._busy():
@@ -394,12 +400,16 @@ class SimulatorPage:
         if self.state.object != label:
             self.state.object = label
         if self.sim.data_version == self._shown_version:
+            self.runner.frame_shown()
             return
+        started = time.perf_counter()
         version, data = self.sim.snapshot()
         for d in self.displays:
             d.update(data)
         self._shown_version = version
         self.refreshes += 1
+        self.refresh_seconds += time.perf_counter() - started
+        self.runner.frame_shown()
         if not self.runner.running:
             for w in self.widgets:
                 w.refresh()

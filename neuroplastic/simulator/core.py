@@ -302,9 +302,9 @@ class Simulation:
         if isinstance(value, Mapping):
             value = {k: [float(v) for v in np.asarray(col).ravel()] for k, col in value.items()}
         elif isinstance(value, np.ndarray | list):
-            value = np.asarray(value, dtype=np.float64)
+            value = np.asarray(value, dtype=np.float32)  # display precision; half the bytes
         elif hasattr(value, "detach"):  # a torch tensor
-            value = value.detach().cpu().double().numpy()
+            value = value.detach().cpu().float().numpy()
         with self._data_lock:
             self._data[name] = value
             self._version += 1
@@ -341,6 +341,16 @@ class Simulation:
         """Advance the simulation by one step and update the displayed data."""
         raise NotImplementedError
 
+    def frame(self) -> None:
+        """Update displays that are costly to compute, once per display refresh (after the
+        ``steps_per_frame`` steps of a frame, and after a single Step). Default: nothing."""
+
+    def do_frame(self) -> None:
+        """Call :meth:`frame` (the Run loop and the Step button do)."""
+        with self._lock:
+            if self.initialised:
+                self.frame()
+
     def do_init(self) -> None:
         """Apply waiting values, clear the data and call :meth:`init`."""
         with self._lock:
@@ -350,6 +360,7 @@ class Simulation:
             self.init()
             self.initialised = True
             self._modified.clear()
+            self.frame()
 
     def do_step(self) -> None:
         """One step as the toolbar does it: init if needed, apply waiting values, step."""

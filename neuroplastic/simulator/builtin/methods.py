@@ -117,18 +117,18 @@ def receptive_field_grid(w: torch.Tensor, count: int, side: int = 28) -> np.ndar
 
     Each tile is scaled to its own max |w|, so weak and strong units are equally visible.
     """
-    w = w.detach().cpu().double()[:count]
+    w = w.detach().cpu().float()[:count]
     n = w.shape[0]
     cols = max(1, math.ceil(math.sqrt(n)))
     rows = max(1, math.ceil(n / cols))
-    grid = np.full((rows * (side + 1) + 1, cols * (side + 1) + 1), np.nan)
+    grid = np.full((rows * (side + 1) + 1, cols * (side + 1) + 1), np.nan, dtype=np.float32)
     scale = w.abs().amax(dim=1).clamp_min(1e-12)
     tiles = (w / scale[:, None]).numpy().reshape(n, side, side)
-    for i in range(n):
-        r, c = divmod(i, cols)
-        top, left = 1 + r * (side + 1), 1 + c * (side + 1)
-        grid[top : top + side, left : left + side] = tiles[i]
-    return grid[::-1]  # image rows run bottom-up in the plot
+    padded = np.full((rows * cols, side + 1, side + 1), np.nan, dtype=np.float32)
+    padded[:n, 1:, 1:] = tiles  # one NaN border row and column before each tile
+    blocks = padded.reshape(rows, cols, side + 1, side + 1).transpose(0, 2, 1, 3)
+    grid[: rows * (side + 1), : cols * (side + 1)] = blocks.reshape(rows * (side + 1), -1)
+    return np.ascontiguousarray(grid[::-1])  # image rows run bottom-up in the plot
 
 
 class MethodSimulation(Simulation):
@@ -204,6 +204,9 @@ class MethodSimulation(Simulation):
         self.epoch = 0
         self.samples = 0
         self._measure()
+
+    def frame(self) -> None:
+        """Draw the receptive fields once per display refresh (not after every step)."""
         self._show_fields()
 
     def _input_weights(self) -> torch.Tensor | None:
@@ -257,7 +260,6 @@ class MethodSimulation(Simulation):
             self.position = 0
         if (self.steps + 1) % session.eval_every == 0:
             self._measure()
-        self._show_fields()
 
     def run_command(self) -> list[str]:
         """``neuroplastic run`` arguments with these parameters (session size as --hidden)."""

@@ -52,3 +52,18 @@ def test_errors_in_the_loop_are_reported() -> None:
     runner.start()
     runner.stop()
     assert len(seen) == 1 and "boom" in str(seen[0])
+
+
+def test_a_pacing_runner_waits_for_the_page_to_draw_each_frame() -> None:
+    sim = Toy()
+    runner = Runner(sim, pace=True)
+    runner.start(restart=True)
+    time.sleep(0.3)
+    assert runner.frames <= 1  # nobody drew frame 1: the loop waits (at most PACE_TIMEOUT_S)
+    for _ in range(5):
+        runner.frame_shown()
+        time.sleep(0.05)
+    t0 = time.monotonic()
+    assert runner.stop()
+    assert time.monotonic() - t0 < 0.5  # Stop is honoured while waiting too
+    assert 2 <= runner.frames <= 7
