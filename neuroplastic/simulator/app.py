@@ -212,6 +212,10 @@ class SimulatorPage:
         self.refreshes = 0
         self.refresh_seconds = 0.0
         self._launch: subprocess.Popen[bytes] | None = None
+        self.run_quick = pn.widgets.Checkbox(
+            name="launch with --quick (small subset, at most 3 epochs)",
+            css_classes=["np-run-quick"],
+        )
         self._sets_built = False
         self._sets_box = self._lazy_box("parameter sets", self._parameter_set_box, "np-sets")
         self._runs_box = self._lazy_box("runs", self._runs_box_make, "np-runs")
@@ -606,7 +610,7 @@ class SimulatorPage:
         launch = pn.widgets.Button(name="Launch full run", css_classes=["np-run-launch"], width=130)
         launch.on_click(lambda _e: self.launch_run())
         self.run_info = pn.pane.Str("", css_classes=["np-run-info"])
-        return [self.run_id, pn.Row(open_button, launch), self.run_info]
+        return [self.run_id, pn.Row(open_button, launch), self.run_quick, self.run_info]
 
     def open_run(self, run_id: int) -> None:
         """Switch to the simulation of stored run ``run_id`` with its exact parameters."""
@@ -626,15 +630,17 @@ class SimulatorPage:
             return
         self.show_notice(f"opened run {run_id} ({run.method}, {run.status}) in {name}")
 
-    def launch_run(self) -> None:
+    def launch_run(self, quick: bool | None = None) -> subprocess.Popen[bytes] | None:
         """Start ``neuroplastic run`` with the page's parameters as a separate process."""
         args = self.sim.run_command()
         if args is None:
             self.show_error(f"{self.sim.name} has no full-run equivalent")
-            return
+            return None
+        if quick if quick is not None else self.run_quick.value:
+            args = [*args, "--quick"]
         if self._launch is not None and self._launch.poll() is None:
             self.show_error("a launched run is still going")
-            return
+            return None
         env = dict(os.environ)
         if self.store_url:
             env["NEUROPLASTIC_STORE"] = self.store_url
@@ -642,8 +648,10 @@ class SimulatorPage:
         self._launch = subprocess.Popen(
             cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
         )
-        self.run_info.object = "launched: neuroplastic " + " ".join(args)
+        if hasattr(self, "run_info"):
+            self.run_info.object = "launched: neuroplastic " + " ".join(args)
         self.show_notice("launched a full run (see `neuroplastic runs list`)")
+        return self._launch
 
 
 def _call(handler: Callable[[], None]) -> Callable[[Any], None]:

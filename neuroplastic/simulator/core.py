@@ -260,6 +260,10 @@ class Simulation:
             out[g][n] = v.model_dump(mode="json") if isinstance(v, BaseModel) else v
         return out
 
+    def shown(self, group: str) -> Any:
+        """One group's values as the page shows them (waiting values included), validated."""
+        return self._models[group].model_validate(self.parameter_values()[group])
+
     def check_values(self, values: Mapping[str, Any]) -> dict[str, BaseModel]:
         """Validate a whole set of values (a parameter set); ParameterError names the fault."""
         if not isinstance(values, Mapping):

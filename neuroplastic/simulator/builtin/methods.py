@@ -262,9 +262,10 @@ class MethodSimulation(Simulation):
             self._measure()
 
     def run_command(self) -> list[str]:
-        """``neuroplastic run`` arguments with these parameters (session size as --hidden)."""
-        session: SessionParams = self.group("session")
-        params: TrainingParams = self.group("method")
+        """``neuroplastic run`` arguments with the page's parameters (``--hidden`` from the
+        session; the run trains on the full data set, not the session's subset)."""
+        session: SessionParams = self.shown("session")
+        params: TrainingParams = self.shown("method")
         defaults = type(params)()
         args = [
             "run",
@@ -281,9 +282,9 @@ class MethodSimulation(Simulation):
             if value != getattr(defaults, name):
                 args += ["--set", f"{name}={_cli_value(value)}"]
         if self.restricted:
-            r: RestrictParams = self.group("restrict")
+            r: RestrictParams = self.shown("restrict")
             if r.policy != "none":
-                args += ["--restrict", r.policy, "--p", str(r.p), "--k", str(r.k)]
+                args += ["--restrict", r.policy, "--restrict-p", str(r.p), "--restrict-k", str(r.k)]
         return args
 
     @classmethod
