@@ -813,6 +813,73 @@ def app_cmd(
     )
 
 
+@app.command("personalise")
+def personalise_cmd(
+    model: Annotated[Path, typer.Option("--model", help="base model file (never modified)")],
+    user: Annotated[
+        str, typer.Option("--user", help="user spec, e.g. 'classes=1,4,7;slant=0.3;seed=2'")
+    ] = "",
+    arch: Annotated[
+        str, typer.Option("--arch", help="auto (a neuroplastic model file) or resnet50")
+    ] = "auto",
+    images: Annotated[
+        Path | None, typer.Option("--images", help="resnet50: tensor file of the user's images")
+    ] = None,
+    out: Annotated[
+        Path | None, typer.Option("--out", help="write the personalised model here")
+    ] = None,
+    set_: SetOpt = None,
+    json_path: JsonOut = None,
+    data_dir: DataDir = None,
+) -> None:
+    """Fine-prune a model for one user: label-free, forward passes only (issue 17)."""
+    from rich.table import Table
+
+    from neuroplastic.finepruning.personalise import personalise
+    from neuroplastic.finepruning.prune import FinePruneParams
+    from neuroplastic.params import build_params, parse_assignments
+
+    params = build_params(FinePruneParams, parse_assignments(set_ or []), "personalise")
+    result = personalise(model, user, params, arch=arch, images=images, out=out, data_dir=data_dir)
+    rec = result["record"]
+    table = Table(title=f"personalise {result['arch']} for one user")
+    for col in (
+        "acc before",
+        "acc after",
+        "sparsity",
+        "forward",
+        "backward",
+        "mask writes",
+        "bias M0",
+        "removed outputs",
+        "seconds",
+    ):
+        table.add_column(col)
+
+    def pct(v: float | None) -> str:
+        return "n/a" if v is None else f"{100 * v:.2f} %"
+
+    table.add_row(
+        pct(result["accuracy_before"]),
+        pct(result["accuracy_after"]),
+        f"{rec['sparsity']:.3f}",
+        str(rec["forward_samples"]),
+        str(rec["backward_samples"]),
+        str(rec["mask_writes"]),
+        f"{rec['ledger_m0']:.0f}",
+        ",".join(str(i) for i in rec["removed_outputs"]) or "-",
+        f"{result['personalise_seconds']:.2f}",
+    )
+    console.print(table)
+    console.print(f"stopping rule: {rec['stopping_rule']}; stopped: {rec['stop_reason']}")
+    if result["written"]:
+        console.print(f"personalised model written to {result['written']}")
+    if json_path is not None:
+        json_path.parent.mkdir(parents=True, exist_ok=True)
+        json_path.write_text(json.dumps(result, indent=2, default=str) + "\n")
+        console.print(f"results written to {json_path}")
+
+
 def main() -> None:
     """Entry point: run the CLI, printing library errors as one line and exiting with 2."""
     signal.signal(signal.SIGTERM, _raise_interrupt)

@@ -121,6 +121,7 @@ BUILTIN_EXPERIMENT_MODULES: tuple[str, ...] = (
     "neuroplastic.experiments.energy_protocol",
     "neuroplastic.experiments.spiking_reproduce",
     "neuroplastic.experiments.continual",
+    "neuroplastic.finepruning.experiment",
 )
 EXPERIMENTS: Registry[NamedExperiment[Any]] = Registry(
     "experiment", "neuroplastic.experiments", BUILTIN_EXPERIMENT_MODULES

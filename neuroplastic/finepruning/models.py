@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import os
 import time
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -102,7 +103,9 @@ def read_model_file(path: str | os.PathLike[str]) -> dict[str, Any]:
     if not p.is_file():
         raise DataError(f"model file {p} does not exist (or is not a file)")
     try:
-        blob = torch.load(p, map_location="cpu", weights_only=True)
+        with warnings.catch_warnings():  # torch warns about odd pickles before failing on them
+            warnings.simplefilter("ignore")
+            blob = torch.load(p, map_location="cpu", weights_only=True)
     except Exception as exc:  # pickle, zip and torch errors all mean: not a model file
         raise DataError(
             f"{p} is not a readable PyTorch model file ({type(exc).__name__})"

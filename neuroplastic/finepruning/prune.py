@@ -14,13 +14,20 @@ model's predictions on the held-out part. Then, in rounds r = 1 .. R:
 2. Output units used on fewer than ``output_min_use`` of the samples are removed (their incoming
    synapses and bias are pruned; a removed output unit cannot fire, see the door).
 3. Score what exists and remove the least used, per layer, up to the round's sparsity
-   ``s_r = s_0 + r (s_target − s_0) / R`` of that layer's weights:
+   ``s_r = s_0 + r (s_target − s_0) / R``, spread over the layers by ``allocation`` (uniform,
+   or Erdős–Rényi-kernel: small layers such as the first convolution are kept denser,
+   :func:`layer_targets`):
 
-   - ``weight``: synapse ``w_ij`` scores ``u_j · |w_ij|`` (u = a or f of its input unit j);
+   - ``weight``: synapse ``w_ij`` scores ``u_j · |w_ij|`` (u = a or f of its input unit j;
+     ``criterion="magnitude"`` sets u = 1: plain magnitude pruning, the data-free control);
    - ``neuron``: input unit j of every layer scores ``u_j · Σ_i |w_ij|`` (a channel for a
      convolution, summed over the kernel); removing it prunes all its outgoing synapses;
    - ``channel``: as ``neuron`` but only convolutional layers are pruned (structured pruning
      of channels); linear layers stay dense.
+   With ``compensate_bias`` the mean drive that the removed synapses gave each output unit,
+   ``Δb_i = Σ_{j removed} w_ij E[x_j]`` (E[x_j] from the same statistics; for a convolution
+   summed over the kernel with the channel mean), is added to the unit's bias, so the unit's
+   mean input is unchanged (a bias write through ``Synapses.apply``, counted in M0/M1).
 4. Stopping rule (no labels; ``stop``): the candidate masks are tried with a forward pass on the
    held-out part (weights substituted, nothing written). ``agreement``: the fraction of held-out
    samples whose prediction equals the unpruned model's, among those whose unpruned prediction
@@ -64,11 +71,16 @@ class FinePruneParams(BaseModel):
     granularity: Literal["weight", "neuron", "channel"] = Field(
         "weight", description="what is removed: single synapses, units, or conv channels only"
     )
-    criterion: Literal["activation", "frequency"] = Field(
-        "activation", description="usage of an input unit: E|x| or P(x ≠ 0)"
+    criterion: Literal["activation", "frequency", "magnitude"] = Field(
+        "activation",
+        description="usage of an input unit: E|x|, P(x ≠ 0), or 1 (magnitude, data-free)",
     )
     target_sparsity: float = Field(
         0.7, ge=0.0, lt=1.0, description="fraction of each layer's weights to remove, in [0, 1)"
+    )
+    allocation: Literal["erk", "uniform"] = Field(
+        "erk",
+        description="per-layer sparsity: Erdős–Rényi-kernel (small layers kept denser) or uniform",
     )
     rounds: int = Field(5, ge=1, le=100, description="pruning rounds to reach the target")
     stop: Literal["agreement", "entropy", "none"] = Field(
@@ -90,6 +102,9 @@ class FinePruneParams(BaseModel):
     )
     min_samples: int = Field(
         64, ge=2, description="least adaptation samples for the statistics and the holdout"
+    )
+    compensate_bias: bool = Field(
+        True, description="add a removed synapse's mean drive w_ij E[x_j] to its neuron's bias"
     )
     bn_reestimate: bool = Field(
         False, description="re-estimate batch-norm statistics on the user's data afterwards"
@@ -155,7 +170,9 @@ def stopping_rule_text(p: FinePruneParams) -> str:
     return f"none: prune to the target sparsity {p.target_sparsity}"
 
 
-def _usage(stats: UsageStats, layer: PrunableLayer, criterion: str) -> Tensor:
+def _usage(stats: UsageStats | None, layer: PrunableLayer, criterion: str) -> Tensor:
+    if criterion == "magnitude" or stats is None:  # the data-free control: |w| alone
+        return torch.ones(layer.n_in, dtype=layer.weight.w.dtype, device=layer.weight.w.device)
     s = stats.layers[layer.name]
     u = s.activation if criterion == "activation" else s.frequency
     return u.to(layer.weight.w.dtype)
@@ -209,6 +226,39 @@ def _layer_candidate(
     return new
 
 
+def _bias_delta(layer: PrunableLayer, old: Tensor, new: Tensor, mean: Tensor) -> Tensor:
+    """``Δb_i = Σ_j w_ij E[x_j]`` over the synapses removed from ``old`` to ``new``."""
+    w = layer.weight.w.detach()
+    removed = w * (old & ~new)
+    per_in = removed.reshape(layer.n_out, layer.n_in, -1).sum(2)
+    return per_in @ mean.to(w.dtype)
+
+
+def layer_targets(layers: list[PrunableLayer], overall: float, allocation: str) -> list[float]:
+    """Per-layer sparsities whose weighted mean is ``overall``.
+
+    ``uniform``: every layer ``overall``. ``erk`` (Erdős–Rényi-kernel, Evci et al. 2020):
+    layer density ``d_l = ε · Σ shape / Π shape`` (for a convolution ``(c_out + c_in + k_h + k_w)
+    / (c_out c_in k_h k_w)``), ε solved so that ``Σ d_l n_l = (1 − overall) Σ n_l``; layers that
+    would exceed density 1 stay dense and ε is solved again for the rest.
+    """
+    if allocation == "uniform" or overall <= 0:
+        return [overall] * len(layers)
+    sizes = [float(layer.weight.n_total) for layer in layers]
+    raw = [sum(layer.weight.w.shape) / n for layer, n in zip(layers, sizes, strict=True)]
+    dense: set[int] = set()
+    keep_total = (1.0 - overall) * sum(sizes)
+    while True:
+        free = [i for i in range(len(layers)) if i not in dense]
+        budget = keep_total - sum(sizes[i] for i in dense)
+        eps = budget / sum(raw[i] * sizes[i] for i in free) if free else 0.0
+        over = [i for i in free if eps * raw[i] > 1.0]
+        if not over:
+            break
+        dense.update(over)
+    return [0.0 if i in dense else max(0.0, 1.0 - eps * raw[i]) for i in range(len(layers))]
+
+
 def _entropy(logits: Tensor) -> Tensor:
     """Mean prediction entropy −Σ p log p (nats) over existing outputs (−∞ logits skipped)."""
     logp = torch.log_softmax(logits, 1)
@@ -226,15 +276,25 @@ class _Trial:
         }
 
     @torch.no_grad()
-    def logits(self, x: Tensor, masks: dict[str, Tensor], batch_size: int) -> Tensor:
+    def logits(
+        self,
+        x: Tensor,
+        masks: dict[str, Tensor],
+        batch_size: int,
+        bias_delta: dict[str, Tensor] | None = None,
+    ) -> Tensor:
         subs: dict[str, Tensor] = {}
+        deltas = bias_delta or {}
         for layer in self.model.layers:
             for syn in (layer.weight, layer.bias):
                 if syn is None:
                     continue
                 m = masks.get(syn.name)
                 if m is not None:
-                    subs[self.param_names[id(syn.w)]] = syn.w.detach() * m
+                    w = syn.w.detach()
+                    if syn.name in deltas:
+                        w = w + deltas[syn.name]
+                    subs[self.param_names[id(syn.w)]] = w * m
         out = []
         for i in range(0, x.shape[0], batch_size):
             out.append(functional_call(self.model.net, subs, (x[i : i + batch_size],)))
@@ -345,13 +405,15 @@ def fine_prune(
         retries_left = p.retries
         while True:  # at least one round (unused output units go even at target 0)
             r += 1
-            stats = collect_usage(syn_model, x_stat, p.batch_size)
-            forward += stats.forward_samples
+            stats: UsageStats | None = None
+            if p.criterion != "magnitude" or p.prune_outputs:
+                stats = collect_usage(syn_model, x_stat, p.batch_size)
+                forward += stats.forward_samples
             target = min(p.target_sparsity, current + step)
             masks = {g.name: g.mask.clone() for g in syn_model.groups()}
             removed_out: list[int] = []
             out_layer = syn_model.output_layer
-            if p.prune_outputs:
+            if p.prune_outputs and stats is not None:
                 already = out_layer.removed_outputs()
                 drop = (stats.output_use < p.output_min_use).to(dev) & ~already
                 if int((~(already | drop)).sum()) >= 2:  # keep at least two classes
@@ -360,16 +422,31 @@ def fine_prune(
                         masks[out_layer.weight.name][drop] = False
                         if out_layer.bias is not None:
                             masks[out_layer.bias.name][drop] = False
+            bias_delta: dict[str, Tensor] = {}
+            pruned_layers = [
+                layer for layer in syn_model.layers if p.granularity != "channel" or layer.is_conv
+            ]
+            targets = dict(
+                zip(
+                    (layer.name for layer in pruned_layers),
+                    layer_targets(pruned_layers, target, p.allocation),
+                    strict=True,
+                )
+            )
             for layer in syn_model.layers:
                 usage = _usage(stats, layer, p.criterion).to(dev)
-                masks[layer.weight.name] = _layer_candidate(
-                    layer, masks[layer.weight.name], usage, target, p.granularity
+                old = masks[layer.weight.name]
+                masks[layer.weight.name] = new = _layer_candidate(
+                    layer, old, usage, targets.get(layer.name, 0.0), p.granularity
                 )
+                if p.compensate_bias and stats is not None and layer.bias is not None:
+                    mean = stats.layers[layer.name].mean.to(dev)
+                    bias_delta[layer.bias.name] = _bias_delta(layer, old, new, mean)
             agreement = entropy = None
             accepted = True
             if p.stop != "none":
                 assert ref_pred is not None
-                logits = trial.logits(x_hold, masks, p.batch_size)
+                logits = trial.logits(x_hold, masks, p.batch_size, bias_delta)
                 forward += x_hold.shape[0]
                 alive_ref = torch.isfinite(logits.gather(1, ref_pred[:, None])).flatten()
                 pred = logits.argmax(1)
@@ -402,14 +479,21 @@ def fine_prune(
             if accepted:
                 for g in syn_model.groups():
                     g.prune(~masks[g.name])
+                    if g.name in bias_delta and bool((bias_delta[g.name] != 0).any()):
+                        g.apply(bias_delta[g.name])  # masked: removed units stay removed
                 current = target
                 if current >= p.target_sparsity - 1e-9:
                     break
                 continue
             if retries_left == 0 or step <= 1e-6:
+                shown = (
+                    f"agreement {agreement:.4f}"
+                    if p.stop == "agreement" and agreement is not None
+                    else f"entropy {entropy:.4f} nats (unpruned {ref_entropy:.4f})"
+                )
                 stop_reason = (
-                    f"stopping rule at candidate sparsity {sparsity_candidate:.3f} "
-                    f"(agreement {agreement}, entropy {entropy}); kept the last accepted masks"
+                    f"stopping rule at candidate sparsity {sparsity_candidate:.3f} ({shown}); "
+                    "kept the last accepted masks"
                 )
                 break
             retries_left -= 1

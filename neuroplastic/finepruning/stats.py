@@ -6,6 +6,7 @@ a convolution, averaged over positions):
 
     activation_j = E|x_j|            (mean absolute input; units of the layer's input)
     frequency_j  = P(x_j ≠ 0)        (fraction of samples × positions where the unit is active)
+    mean_j       = E[x_j]            (signed; used to compensate a removed synapse's mean drive)
 
 and a forward hook on the output layer counts how often each output unit wins the arg-max
 (``wins_k / n``, used to remove output units the user never needs). Nothing but forward passes
@@ -31,7 +32,13 @@ class UnitStats:
 
     abs_sum: Tensor
     active: Tensor
+    total: Tensor
     count: float = 0.0  # samples × positions per unit
+
+    @property
+    def mean(self) -> Tensor:
+        """E[x_j] per input unit (signed; for the bias compensation)."""
+        return self.total / max(self.count, 1.0)
 
     @property
     def activation(self) -> Tensor:
@@ -77,6 +84,7 @@ def _hooks(model: SynapticModel, stats: UsageStats) -> Iterator[None]:
             s = stats.layers[layer.name]
             s.abs_sum += rows.abs().sum(0, dtype=torch.float64)
             s.active += (rows != 0).sum(0, dtype=torch.float64)
+            s.total += rows.sum(0, dtype=torch.float64)
             s.count += rows.shape[0]
 
         return pre_hook
@@ -97,6 +105,7 @@ def collect_usage(model: SynapticModel, x: Tensor, batch_size: int = 500) -> Usa
     stats = UsageStats(
         layers={
             layer.name: UnitStats(
+                torch.zeros(layer.n_in, dtype=torch.float64, device=dev),
                 torch.zeros(layer.n_in, dtype=torch.float64, device=dev),
                 torch.zeros(layer.n_in, dtype=torch.float64, device=dev),
             )

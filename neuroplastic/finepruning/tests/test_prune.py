@@ -22,7 +22,11 @@ def test_reaches_the_target_through_the_door(
     tiny_cnn: nn.Module, images: torch.Tensor, granularity: str, criterion: str
 ) -> None:
     params = FinePruneParams(
-        granularity=granularity, criterion=criterion, target_sparsity=0.6, **NO_STOP
+        granularity=granularity,
+        criterion=criterion,
+        target_sparsity=0.6,
+        allocation="uniform",
+        **NO_STOP,
     )
     model = SynapticModel(tiny_cnn)
     before = model.masks()
@@ -46,7 +50,9 @@ def test_reaches_the_target_through_the_door(
     counts = model.ledger.counts(phase="personalise")
     removed = sum(int((before[n] & ~after[n]).sum()) for n in after)
     assert counts.pruned == removed  # every mask write counted, in the personalise phase
-    assert counts.m0 == 0 and counts.m1 == 0  # pruning writes masks, not weight values
+    for layer in model.layers:  # masks are written, weight values never; biases compensate
+        assert model.ledger.counts(group=layer.weight.name).m0 == 0
+        assert model.ledger.counts(group=layer.bias.name).m0 <= 6 * layer.n_out
     assert model.ledger.counts(phase="train").pruned == 0
     assert rec.stopping_rule.startswith("none")
 
@@ -87,7 +93,9 @@ def test_the_base_model_is_never_modified(tiny_cnn: nn.Module, images: torch.Ten
 def test_unused_inputs_are_lost_first(tiny_mlp: nn.Module, features: torch.Tensor) -> None:
     x = features.clone()
     x[:, :4] = 0.0  # this user never activates inputs 0..3
-    params = FinePruneParams(target_sparsity=0.4, prune_outputs=False, rounds=1, **NO_STOP)
+    params = FinePruneParams(
+        target_sparsity=0.4, prune_outputs=False, rounds=1, allocation="uniform", **NO_STOP
+    )
     model = fine_prune(tiny_mlp, x, params).model
     mask = model.layers[0].weight.mask
     assert not mask[:, :4].any()  # the 64 silent weights of 192 went first ...
@@ -98,7 +106,11 @@ def test_neuron_granularity_removes_whole_units(
     tiny_mlp: nn.Module, features: torch.Tensor
 ) -> None:
     params = FinePruneParams(
-        granularity="neuron", target_sparsity=0.5, prune_outputs=False, **NO_STOP
+        granularity="neuron",
+        target_sparsity=0.5,
+        prune_outputs=False,
+        allocation="uniform",
+        **NO_STOP,
     )
     model = fine_prune(tiny_mlp, features, params).model
     for layer in model.layers:
@@ -187,3 +199,35 @@ def test_target_sparsity_is_bounded() -> None:
 def test_a_model_without_layers_to_prune_is_refused(images: torch.Tensor) -> None:
     with pytest.raises(ParameterError, match=r"no nn\.Linear or nn\.Conv"):
         SynapticModel(nn.Sequential(nn.ReLU()))
+
+
+def test_bias_compensation_keeps_each_units_mean_input(
+    tiny_mlp: nn.Module, features: torch.Tensor
+) -> None:
+    params = FinePruneParams(target_sparsity=0.5, rounds=1, prune_outputs=False, **NO_STOP)
+    model = fine_prune(tiny_mlp, features, params).model
+    with torch.no_grad():
+        before = tiny_mlp.fc1(features).mean(0)
+        after = model.net.fc1(features).mean(0)
+        plain = (
+            fine_prune(tiny_mlp, features, params.model_copy(update={"compensate_bias": False}))
+            .model.net.fc1(features)
+            .mean(0)
+        )
+    assert torch.allclose(after, before, atol=1e-5)
+    assert not torch.allclose(plain, before, atol=1e-3)
+    assert model.ledger.counts(group="fc1.bias", phase="personalise").m0 == 16
+
+
+def test_erk_allocation_keeps_small_layers_denser(tiny_cnn: nn.Module) -> None:
+    from neuroplastic.finepruning.prune import layer_targets
+
+    layers = SynapticModel(tiny_cnn).layers
+    sizes = [layer.weight.n_total for layer in layers]
+    for overall in (0.3, 0.7, 0.9):
+        targets = layer_targets(layers, overall, "erk")
+        removed = sum(t * n for t, n in zip(targets, sizes, strict=True))
+        assert removed == pytest.approx(overall * sum(sizes))
+        assert all(0.0 <= t < 1.0 for t in targets)
+        assert targets[0] <= targets[2]  # conv 1→4 (36 weights) denser than fc1 (192)
+    assert layer_targets(layers, 0.5, "uniform") == [0.5] * 4
