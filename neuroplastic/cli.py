@@ -20,6 +20,7 @@ from neuroplastic.cli_options import (
     DATA_DIR,
     DEVICE,
     HIDDEN,
+    JSON,
     NO_PROGRESS,
     NONSILENT,
     PLASTICITY,
@@ -814,7 +815,9 @@ def app_cmd(
 
 
 @app.command("personalise")
+@with_options((SET, JSON, DATA_DIR))
 def personalise_cmd(
+    opts: dict[str, Any],
     model: Annotated[Path, typer.Option("--model", help="base model file (never modified)")],
     user: Annotated[
         str, typer.Option("--user", help="user spec, e.g. 'classes=1,4,7;slant=0.3;seed=2'")
@@ -828,19 +831,20 @@ def personalise_cmd(
     out: Annotated[
         Path | None, typer.Option("--out", help="write the personalised model here")
     ] = None,
-    set_: SetOpt = None,
-    json_path: JsonOut = None,
-    data_dir: DataDir = None,
 ) -> None:
     """Fine-prune a model for one user: label-free, forward passes only (issue 17)."""
     from rich.table import Table
 
+    from neuroplastic.atomic import write_json_atomic
     from neuroplastic.finepruning.personalise import personalise
     from neuroplastic.finepruning.prune import FinePruneParams
     from neuroplastic.params import build_params, parse_assignments
 
-    params = build_params(FinePruneParams, parse_assignments(set_ or []), "personalise")
-    result = personalise(model, user, params, arch=arch, images=images, out=out, data_dir=data_dir)
+    params = build_params(FinePruneParams, parse_assignments(opts["set_"] or []), "personalise")
+    json_path = opts["json_path"]
+    result = personalise(
+        model, user, params, arch=arch, images=images, out=out, data_dir=opts["data_dir"]
+    )
     rec = result["record"]
     table = Table(title=f"personalise {result['arch']} for one user")
     for col in (
@@ -875,8 +879,7 @@ def personalise_cmd(
     if result["written"]:
         console.print(f"personalised model written to {result['written']}")
     if json_path is not None:
-        json_path.parent.mkdir(parents=True, exist_ok=True)
-        json_path.write_text(json.dumps(result, indent=2, default=str) + "\n")
+        write_json_atomic(json_path, result)
         console.print(f"results written to {json_path}")
 
 

@@ -35,6 +35,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from rich.table import Table
 from torch import Tensor, nn
 
+from neuroplastic.atomic import save_figure_atomic
 from neuroplastic.errors import ParameterError
 from neuroplastic.experiments.registry import (
     ExperimentContext,
@@ -321,7 +322,7 @@ def plot_gain_vs_sparsity(rows: list[dict[str, Any]], path: Any) -> None:
         ax.set_ylabel("accuracy gain on the user's test data (points)")
     axes[0][-1].legend(fontsize=7, loc="best")
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
+    save_figure_atomic(fig, path, dpi=120)
     plt.close(fig)
 
 
@@ -330,6 +331,8 @@ def plot_gain_vs_sparsity(rows: list[dict[str, Any]], path: Any) -> None:
     FinePruningExperimentParams,
     "personalise MLP/CNN to many MNIST users by pruning alone, against BN-adapt, TENT, "
     "magnitude pruning and labelled fine-tuning",
+    options=("quick", "data_dir"),
+    dataset="MNIST users (test images)",
 )
 def run_fine_pruning(p: FinePruningExperimentParams, ctx: ExperimentContext) -> ExperimentOutput:
     """Run the experiment (see the module doc); ``--quick``: 3 users, seed 0, CNN, 2 passes."""

@@ -24,6 +24,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
+from neuroplastic.atomic import atomic_write
 from neuroplastic.errors import DataError, ParameterError
 from neuroplastic.finepruning.models import accuracy, load_model, read_model_file, save_model
 from neuroplastic.finepruning.prune import FinePruneParams, fine_prune
@@ -108,10 +109,8 @@ def personalise(
     if out is not None:
         exported = result.model.export()
         if arch_name == "resnet50":  # torchvision layout: loads again with load_resnet50
-            Path(out).parent.mkdir(parents=True, exist_ok=True)
-            tmp = Path(out).with_name(f".{Path(out).name}.{os.getpid()}.tmp")
-            torch.save(exported.state_dict(), tmp)
-            os.replace(tmp, out)
+            with atomic_write(out, "wb") as handle:
+                torch.save(exported.state_dict(), handle)
         else:
             meta_out = {
                 "personalised_from": str(mpath),
