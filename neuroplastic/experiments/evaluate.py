@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import json
 import time
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +34,7 @@ import torch
 from pydantic import BaseModel, ConfigDict, Field
 from rich.console import Console
 
+from neuroplastic.atomic import write_text_atomic
 from neuroplastic.data import DataSplits
 from neuroplastic.errors import NeuroplasticError
 from neuroplastic.methods import Learner, get_method
@@ -54,6 +56,7 @@ from neuroplastic.metrics.few_shot import (
     run_rows,
 )
 from neuroplastic.metrics.receptive_fields import receptive_field_grid
+from neuroplastic.provenance import Provenance, collect_provenance, utc_now
 from neuroplastic.results import ResultRecord
 from neuroplastic.runs import Experiment, load_data, method_params, run_method
 from neuroplastic.store import RunStore
@@ -98,6 +101,9 @@ class EvaluationReport(BaseModel):
         default_factory=dict, description="seconds per part: train, attacks, few_shot, report"
     )
     run_id: int | None = None
+    provenance: Provenance | None = Field(
+        None, description="code, software, machine, command and UTC times of the evaluation"
+    )
 
 
 def quick_attack_settings(**values: Any) -> dict[str, Any]:
@@ -136,7 +142,7 @@ def run_evaluation(
     """Train, measure and judge every method; write JSON, plots and PNGs under ``out_dir``."""
     from neuroplastic.experiments.evaluate_report import judge_claims, write_plots
 
-    start = time.perf_counter()
+    start, started_at = time.perf_counter(), utc_now()
     names = [BASELINE, *(m for m in methods if m != BASELINE)]
     for name in names:  # a bad name or parameter fails before any training
         method_params(name, overrides.get(name, {}), exp.quick)
@@ -191,10 +197,10 @@ def run_evaluation(
     report.files += write_plots(report, learners, out_dir)
     report.timings["report"] = time.perf_counter() - lap
     report.wall_s = time.perf_counter() - start
-    _store(report, store, exp)
+    _store(report, store, exp, started_at)
     path = out_dir / "evaluation.json"
     report.files.append(str(path))
-    path.write_text(report.model_dump_json(indent=2) + "\n")
+    write_text_atomic(path, report.model_dump_json(indent=2) + "\n")
     return report
 
 
@@ -307,19 +313,25 @@ def _few_shot(
         )
 
 
-def _store(report: EvaluationReport, store: RunStore, exp: Experiment) -> None:
-    """Keep the report in the run store as a run of its own (method 'evaluate')."""
+def _store(
+    report: EvaluationReport, store: RunStore, exp: Experiment, started_at: datetime
+) -> None:
+    """Keep the report, with its provenance, in the run store as a run of its own (method
+    'evaluate')."""
+    device = str(torch.device("cpu")) if exp.device == "auto" else exp.device
     run_id = store.start_run(
         method="evaluate",
         dataset=report.dataset,
         params={"methods": report.methods, "hidden": report.hidden, "quick": report.quick},
         seed=exp.seed,
-        device=str(torch.device("cpu")) if exp.device == "auto" else exp.device,
+        device=device,
     )
     report.run_id = run_id
+    provenance = collect_provenance(device=device, seed=exp.seed, started_at=started_at)
+    report.provenance = provenance = provenance.finished()
     payload = json.loads(report.model_dump_json(exclude={"records"}))
     payload["record_run_ids"] = [r.run_id for r in report.records]
-    store.finish_run(run_id, payload)
+    store.finish_run(run_id, payload, ended_at=provenance.ended_at)
 
 
 def known_method(name: str) -> str:

@@ -88,6 +88,11 @@ def test_evaluate_writes_tables_plots_json_and_a_stored_run(tmp_path: Path) -> N
     )
     assert on_disk.claims == report.claims
     assert stored is not None and stored["methods"] == report.methods
+    # the report carries its own provenance, on disk and in the store
+    assert on_disk.provenance is not None and on_disk.provenance == report.provenance
+    assert on_disk.provenance.seed == 0 and on_disk.provenance.ended_at is not None
+    assert on_disk.provenance.started_at < on_disk.provenance.ended_at
+    assert stored["provenance"]["ended_at"].endswith("+00:00")
     assert len(tables(report)) == 4
 
 
