@@ -200,7 +200,7 @@ class SimulatorPage:
         )
         self.state = pn.pane.Str("stopped", css_classes=["np-state"])
         self.chooser = pn.widgets.Select(
-            name="simulation", options=self.names, value=wanted, css_classes=["np-chooser"]
+            label="simulation", options=self.names, value=wanted, css_classes=["np-chooser"]
         )
         self.chooser.param.watch(lambda e: self.switch(e.new), "value")
         self.toolbar = self._toolbar()
@@ -213,7 +213,7 @@ class SimulatorPage:
         self.refresh_seconds = 0.0
         self._launch: subprocess.Popen[bytes] | None = None
         self.run_quick = pn.widgets.Checkbox(
-            name="launch with --quick (small subset, at most 3 epochs)",
+            label="launch with --quick (small subset, at most 3 epochs)",
             css_classes=["np-run-quick"],
         )
         self._sets_built = False
@@ -252,8 +252,8 @@ class SimulatorPage:
         buttons = []
         for key, (label, handler) in actions.items():
             b = pn.widgets.Button(
-                name=label,
-                button_type="primary" if key in ("run", "step") else "default",
+                label=label,
+                color="primary" if key in ("run", "step") else "default",
                 css_classes=[f"np-toolbar-{key}"],
                 width=90,
             )
@@ -433,16 +433,16 @@ class SimulatorPage:
 
     def _parameter_set_box(self) -> Any:
         self.set_name = pn.widgets.TextInput(
-            name="set name", placeholder="name", css_classes=["np-set-name"]
+            label="set name", placeholder="name", css_classes=["np-set-name"]
         )
         self.set_comment = pn.widgets.TextInput(
-            name="comment", placeholder="comment", css_classes=["np-set-comment"]
+            label="comment", placeholder="comment", css_classes=["np-set-comment"]
         )
         self.set_grade = pn.widgets.IntInput(
-            name="grade (0-5)", value=0, start=0, end=5, css_classes=["np-set-grade"]
+            label="grade (0-5)", value=0, start=0, end=5, css_classes=["np-set-grade"]
         )
         self.set_select = pn.widgets.Select(
-            name="saved sets", options=[], css_classes=["np-set-select"]
+            label="saved sets", options=[], css_classes=["np-set-select"]
         )
         buttons = []
         for key, label, handler in (
@@ -450,7 +450,7 @@ class SimulatorPage:
             ("clone", "Clone", self.on_clone_set),
             ("delete", "Delete", self.on_delete_set),
         ):
-            b = pn.widgets.Button(name=label, css_classes=[f"np-set-{key}"], width=70)
+            b = pn.widgets.Button(label=label, css_classes=[f"np-set-{key}"], width=70)
             b.on_click(_call(handler))
             buttons.append(b)
         self.set_info = pn.pane.Str("", css_classes=["np-set-info"])
@@ -603,12 +603,14 @@ class SimulatorPage:
 
     def _runs_box_make(self) -> Any:
         self.run_id = pn.widgets.IntInput(
-            name="run id", value=1, start=1, css_classes=["np-run-id"]
+            label="run id", value=1, start=1, css_classes=["np-run-id"]
         )
-        open_button = pn.widgets.Button(name="Open run", css_classes=["np-run-open"], width=90)
+        open_button = pn.widgets.Button(label="Open run", css_classes=["np-run-open"], width=90)
         open_button.on_click(lambda _e: self.open_run(int(self.run_id.value or 0)))
-        launch = pn.widgets.Button(name="Launch full run", css_classes=["np-run-launch"], width=130)
-        launch.on_click(lambda _e: self.launch_run())
+        launch = pn.widgets.Button(
+            label="Launch full run", css_classes=["np-run-launch"], width=130
+        )
+        launch.on_click(self._on_launch)
         self.run_info = pn.pane.Str("", css_classes=["np-run-info"])
         return [self.run_id, pn.Row(open_button, launch), self.run_quick, self.run_info]
 
@@ -629,6 +631,9 @@ class SimulatorPage:
             self.show_error(f"run {run_id}: {exc}")
             return
         self.show_notice(f"opened run {run_id} ({run.method}, {run.status}) in {name}")
+
+    def _on_launch(self, _event: Any) -> None:
+        self.launch_run()
 
     def launch_run(self, quick: bool | None = None) -> subprocess.Popen[bytes] | None:
         """Start ``neuroplastic run`` with the page's parameters as a separate process."""

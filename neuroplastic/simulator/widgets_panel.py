@@ -63,23 +63,22 @@ class ParameterWidget:
         w: Any
         cls: Any
         if s.kind == "checkbox":
-            w = pn.widgets.Checkbox(name=s.label, value=bool(value), css_classes=css)
+            w = pn.widgets.Checkbox(label=s.label, value=bool(value), css_classes=css)
         elif s.kind == "button":
-            w = pn.widgets.Button(name=s.label, description=s.tooltip or None, css_classes=css)
+            w = pn.widgets.Button(label=s.label, description=s.tooltip or None, css_classes=css)
             w.on_click(lambda _e: self._submit(True))
             return w
         elif s.kind == "radio":
             w = pn.widgets.RadioButtonGroup(
-                name=s.label,
+                label=s.label,
                 options=list(s.options),
                 value=value,
                 description=s.tooltip or None,
                 css_classes=css,
-                button_type="default",
             )
         elif s.kind == "select":
             w = pn.widgets.Select(
-                name=s.label,
+                label=s.label,
                 options=list(s.options),
                 value=value,
                 description=s.tooltip or None,
@@ -88,7 +87,7 @@ class ParameterWidget:
         elif s.kind == "slider" and s.log:
             assert s.start is not None and s.end is not None
             w = pn.widgets.FloatSlider(
-                name=s.label + " (log)",
+                label=s.label + " (log)",
                 start=math.log10(s.start),
                 end=math.log10(s.end),
                 step=s.step,
@@ -101,7 +100,7 @@ class ParameterWidget:
             cls = pn.widgets.IntSlider if s.integer else pn.widgets.FloatSlider
             kwargs: dict[str, Any] = {} if s.integer else {"step": s.step}
             w = cls(
-                name=s.label,
+                label=s.label,
                 start=int(s.start) if s.integer else s.start,  # type: ignore[arg-type]
                 end=int(s.end) if s.integer else s.end,  # type: ignore[arg-type]
                 value=value,
@@ -111,12 +110,12 @@ class ParameterWidget:
             )
         elif s.kind == "number":
             cls = pn.widgets.IntInput if s.integer else pn.widgets.FloatInput
-            w = cls(name=s.label, value=value, description=s.tooltip or None, css_classes=css)
+            w = cls(label=s.label, value=value, description=s.tooltip or None, css_classes=css)
         elif s.kind == "dict":
             return self._make_dict(value, css)
         else:
             w = pn.widgets.TextInput(
-                name=s.label,
+                label=s.label,
                 value=self._to_text(value),
                 description=s.tooltip or None,
                 css_classes=css,
@@ -129,10 +128,10 @@ class ParameterWidget:
         keys = list(value)
         self.dict_key = keys[0] if keys else None
         self.key_select = pn.widgets.Select(
-            name=s.label, options=keys, value=self.dict_key, css_classes=[*css, "np-dict-key"]
+            label=s.label, options=keys, value=self.dict_key, css_classes=[*css, "np-dict-key"]
         )
         self.dict_slider = pn.widgets.FloatSlider(
-            name="value",
+            label="value",
             start=s.start or 0.0,
             end=s.end or 1.0,
             step=((s.end or 1.0) - (s.start or 0.0)) / 1000,

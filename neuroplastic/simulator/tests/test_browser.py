@@ -250,30 +250,45 @@ def test_open_a_stored_run_with_its_exact_parameters(
 
 
 @pytest.mark.parametrize(
-    ("name", "query", "steps"),
+    ("shot", "name", "query", "per_frame", "steps"),
     [
-        ("structural", SYNTHETIC, 12),
-        ("restricted-backprop", SYNTHETIC + "&restrict.policy=top&restrict.p=0.1", 12),
-        ("memory", "", 12),
-        ("spiking", SYNTHETIC, 3),
-        ("lif", "", 100),
+        ("structural", "structural", SYNTHETIC, 12, 12),
+        pytest.param(
+            "structural-mnist",
+            "structural",
+            "session.eval_every=20",
+            20,
+            200,
+            marks=pytest.mark.mnist,
+            id="structural-mnist",
+        ),
+        (
+            "restricted-backprop",
+            "restricted-backprop",
+            SYNTHETIC + "&restrict.policy=top&restrict.p=0.1",
+            12,
+            12,
+        ),
+        ("memory", "memory", "", 12, 12),
+        ("spiking", "spiking", SYNTHETIC, 3, 3),
+        ("lif", "lif", "", 100, 100),
     ],
 )
 def test_screenshot_of_each_simulation(
-    browser: Any, address: str, name: str, query: str, steps: int
+    browser: Any, address: str, shot: str, name: str, query: str, per_frame: int, steps: int
 ) -> None:
     known = _known()
-    page = _open(browser, address, f"sim={name}&run.steps_per_frame={steps}&{query}")
+    page = _open(browser, address, f"sim={name}&run.steps_per_frame={per_frame}&{query}")
     server = _server_page(name, known)
     assert _message(page) == ""
     _click(page, "np-toolbar-run")
-    wait_for(lambda: server.sim.steps >= steps, timeout=60, what=f"{steps} steps")
+    wait_for(lambda: server.sim.steps >= steps, timeout=120, what=f"{steps} steps")
     _click(page, "np-toolbar-stop")
     wait_for(lambda: "stopped" in _state(page), what="stopped")
     wait_for(lambda: server._shown_version == server.sim.data_version, what="last frame shown")
     time.sleep(0.5)
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    path = SCREENSHOTS / f"{name}.png"
+    path = SCREENSHOTS / f"{shot}.png"
     page.screenshot(path=str(path), full_page=True)
     assert path.stat().st_size > 10_000
     page.close()
