@@ -119,15 +119,14 @@ def run_method(
         run_id = previous.id
         ckpt = Path(previous.checkpoint) if previous.checkpoint else store.checkpoint_path(run_id)
         trainer = new_trainer(run_id, ckpt)
-        try:  # checked before the run is touched: a refused resume leaves its status as it was
-            state = trainer.load_checkpoint()
+        try:  # checked and loaded before the run is touched: a refused resume leaves it as it was
+            trainer.restore(trainer.load_checkpoint())
         except CheckpointError as exc:
             raise CheckpointError(
                 f"cannot resume {name} run {run_id} of {store.url} ({previous.status}): {exc}; "
                 f"the run stays {previous.status}; run without --resume to start anew"
             ) from None
         store.resume_run(run_id)
-        trainer.restore(state)
         # rows the killed attempt logged after its last checkpoint are logged again from here
         store.drop_metrics_after(run_id, trainer.outcome.samples_seen)
         provenance = collect_provenance(
