@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import numba
+import numpy as np
 
 BLOCK = 2048
 
@@ -46,3 +47,53 @@ def add_and_count(
         m1 += b1
         m2 += b2
     return m0, m1, m2
+
+
+@numba.njit(fastmath={"contract"}, nogil=True, cache=True)
+def outer_batch_vectors(
+    values: Any, bounds: Any, vectors: Any, vector_factor: Any, alpha: Any, new: Any, stats: Any
+) -> bool:  # pragma: no cover - compiled
+    """The counting and the vector writes of one :class:`~neuroplastic.synapses.OuterBatch` step.
+
+    ``values``: the step's factors, concatenated; ``bounds``: their segment starts and end.
+    ``stats[s] = (nnz, Σ|v|, Σv²)`` (float64) of factor segment s, then of the change written
+    to each vector ``vectors[k] += alpha · factor[vector_factor[k]]`` (``new`` holds the new
+    values, concatenated). The vectors are written only when every sum is finite (the return
+    value); otherwise nothing is written.
+    """
+    n_seg = bounds.size - 1
+    finite = True
+    for s in range(n_seg):
+        m0, m1, m2 = 0.0, 0.0, 0.0
+        for i in range(bounds[s], bounds[s + 1]):
+            v = values[i]
+            if v != 0:
+                m0 += 1.0
+            m1 += abs(v)
+            m2 += float(v) * float(v)
+        stats[s, 0], stats[s, 1], stats[s, 2] = m0, m1, m2
+        finite = finite and np.isfinite(m1) and np.isfinite(m2)
+    start = 0
+    for k in range(len(vectors)):
+        vec = vectors[k]
+        f0 = bounds[vector_factor[k]]
+        m0, m1, m2 = 0.0, 0.0, 0.0
+        for i in range(vec.size):
+            updated = vec[i] + alpha * values[f0 + i]
+            new[start + i] = updated
+            d = updated - vec[i]
+            if d != 0:
+                m0 += 1.0
+            m1 += abs(d)
+            m2 += float(d) * float(d)
+        stats[n_seg + k, 0], stats[n_seg + k, 1], stats[n_seg + k, 2] = m0, m1, m2
+        finite = finite and np.isfinite(m1) and np.isfinite(m2)
+        start += vec.size
+    if finite:
+        start = 0
+        for k in range(len(vectors)):
+            vec = vectors[k]
+            for i in range(vec.size):
+                vec[i] = new[start + i]
+            start += vec.size
+    return finite

@@ -69,6 +69,16 @@ def _load() -> Callable[..., tuple[float, float, float]] | None:
     return _kernel
 
 
+def outer_batch_kernel() -> Callable[..., bool] | None:
+    """The kernel that counts one :class:`~neuroplastic.synapses.OuterBatch` step and writes
+    its vector groups (one call instead of about ten torch calls), or None without Numba."""
+    if not available():
+        return None
+    from neuroplastic._fused_kernels import outer_batch_vectors
+
+    return outer_batch_vectors
+
+
 def fusable(w: Tensor, dw: Tensor) -> bool:
     """Whether the door uses :func:`add_and_count` for ``w`` and ``dw``: CPU, contiguous,
     float32/64, at least :data:`MIN_SIZE` entries, and Numba available."""

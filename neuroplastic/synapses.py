@@ -52,6 +52,7 @@ import math
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
+import numpy as np
 import torch
 from torch import Tensor, nn
 
@@ -827,6 +828,11 @@ class OuterBatch:
     the same sums in another float32 summation order (relative difference < 1e-5; tested step
     by step). Usable when :meth:`usable` says so (CPU, dense, no Dale signs, no restriction,
     no cache, no extra M_alpha exponents); otherwise call the generic methods.
+
+    With Numba (:func:`neuroplastic.fused.outer_batch_kernel`) the ``cat`` is followed by one
+    kernel call that sums every factor segment, writes each vector group (``b + alpha·f``,
+    bit-identical to ``torch.add``) and counts its written change, all or nothing (nothing is
+    written when a sum is not finite); then ``addr_`` per matrix: 4 calls instead of 14.
     """
 
     def __init__(self, writes: list[tuple[Synapses, int, int | None]], sizes: list[int]) -> None:
@@ -857,6 +863,17 @@ class OuterBatch:
             start += n
         # the Parameter objects themselves (they follow a storage swap by Synapses.apply)
         self._params = [g.w for g, _, _ in writes]
+        # the Numba kernel (neuroplastic.fused) for the counting and the vector writes
+        float_ok = dtype in (torch.float32, torch.float64)
+        self._kernel = fused.outer_batch_kernel() if float_ok else None
+        if self._kernel is not None:
+            self._np_scalar = self._values.numpy().dtype.type
+            self._factors_np = self._factor_view.numpy()
+            self._bounds_np = np.cumsum([0, *self.sizes]).astype(np.int64)
+            self._vec_k = [k for k, (_, _, j) in enumerate(writes) if j is None]
+            self._vec_factor_np = np.array([writes[k][1] for k in self._vec_k], dtype=np.int64)
+            self._new_np = np.zeros(sum(vec_sizes), dtype=self._np_scalar)
+            self._stats_np = np.zeros((len(self.sizes) + len(vec_sizes), 3))
 
     @staticmethod
     def usable(groups: list[Synapses]) -> bool:
@@ -883,6 +900,8 @@ class OuterBatch:
                 return self.apply(factors, alpha)
         params = self._params
         torch.cat(factors, out=self._factor_view)
+        if self._kernel is not None:
+            return self._apply_kernel(factors, alpha)
         vec = 0
         for k, (_, i, j) in enumerate(self.writes):
             if j is None:
@@ -917,6 +936,43 @@ class OuterBatch:
             if g.ledger is not None:
                 g.ledger.record_update(g.name, m0, m1, m2)
         return None
+
+    def _apply_kernel(self, factors: list[Tensor], alpha: float) -> None:
+        """:meth:`apply` with the Numba kernel: one call counts every factor and writes and
+        counts the vector groups (only if every sum is finite), then ``addr_`` per matrix."""
+        params = self._params
+        vectors = tuple(params[k].detach().numpy() for k in self._vec_k)
+        stats = self._stats_np
+        finite = self._kernel(  # type: ignore[misc]
+            self._factors_np,
+            self._bounds_np,
+            vectors,
+            self._vec_factor_np,
+            self._np_scalar(alpha),
+            self._new_np,
+            stats,
+        )
+        nnz, l1, l2 = (list(col) for col in zip(*stats.tolist(), strict=True))
+        if not finite:
+            raise NonFiniteUpdateError(
+                f"{self._first_non_finite(l1, l2)}: the proposed update contains NaN or "
+                "infinity; nothing was written (in any group of this step)"
+            )
+        scale = abs(alpha)
+        vec = 0
+        n_f = len(self.sizes)
+        for k, (g, i, j) in enumerate(self.writes):
+            if j is None:
+                seg = n_f + vec
+                m0, m1, m2 = nnz[seg], l1[seg], l2[seg]
+                vec += 1
+            else:
+                m0 = nnz[i] * nnz[j]
+                m1 = scale * l1[i] * l1[j]
+                m2 = scale * scale * l2[i] * l2[j]
+                params[k].detach().addr_(factors[i], factors[j], alpha=alpha)
+            if g.ledger is not None:
+                g.ledger.record_update(g.name, m0, m1, m2)
 
     def _first_non_finite(self, l1: list[float], l2: list[float]) -> str:
         """Name of the first group whose counted segments are not finite."""

@@ -18,8 +18,9 @@ caching the maintenance energy, consolidation counts and ``energy_total = M1 + m
 
 Fast path. The loop is written out for batch size 1: two ``addmv`` forward, the backprop errors
 from the *unfiltered* weights, then, without restriction or cache on the CPU, one fused write of
-all four groups (:class:`~neuroplastic.synapses.OuterBatch`: about 14 torch calls count and
-write the two rank-1 matrices and the two biases); otherwise ``Synapses.apply_outer`` (rank-1
+all four groups (:class:`~neuroplastic.synapses.OuterBatch`: with Numba one kernel call counts
+every factor and writes and counts the two biases, then one ``addr_`` per weight matrix;
+without Numba about 14 torch calls do the same); otherwise ``Synapses.apply_outer`` (rank-1
 write, counted from the factors; top-k from the sorted factors under a top-p restriction) for
 the weight matrices and ``Synapses.apply`` for the biases. Sample indices, targets and data
 are prepared once; torch runs single-threaded by default (``threads``), which on a small shared

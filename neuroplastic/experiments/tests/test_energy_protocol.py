@@ -128,14 +128,28 @@ def test_divergence_is_an_outcome_not_a_crash():
     assert math.isfinite(out["m1"])  # nothing non-finite was written or counted
 
 
+@pytest.fixture(params=["kernel", "torch"])
+def writer_kind(request, monkeypatch):
+    """OuterBatch with the Numba kernel (neuroplastic.fused) and with its torch ops."""
+    from neuroplastic import fused
+
+    if request.param == "kernel" and fused.outer_batch_kernel() is None:
+        pytest.skip("numba is not installed")
+    if request.param == "torch":
+        monkeypatch.setitem(fused._state, "ok", False)
+    return request.param
+
+
 @pytest.mark.parametrize("n_hid", [7, 100])
-def test_fused_writer_equals_generic_path_step_by_step(n_hid):
+def test_fused_writer_equals_generic_path_step_by_step(n_hid, writer_kind):
     """OuterBatch vs apply_outer/apply: same weights bit for bit, same M0, M1/M2 to 1e-5."""
     p = EnergyParams(n_hid=n_hid)
     fast = ProtocolNet(p, 784, 10, torch.Generator().manual_seed(0))
     slow = ProtocolNet(p, 784, 10, torch.Generator().manual_seed(0))
     slow.fast = False
-    assert fast.fast_writer() is not None and slow.fast_writer() is None
+    writer = fast.fast_writer()
+    assert writer is not None and slow.fast_writer() is None
+    assert (writer._kernel is not None) == (writer_kind == "kernel")
     data = tiny_data(60)
     targets = torch.nn.functional.one_hot(data["y"], 10).float()
     for i in range(60):
@@ -149,15 +163,19 @@ def test_fused_writer_equals_generic_path_step_by_step(n_hid):
             assert ca.m2 == pytest.approx(cb.m2, rel=1e-5)
 
 
-def test_fused_writer_rejects_non_finite_and_writes_nothing():
+@pytest.mark.parametrize("bad", ["input", "target"])
+def test_fused_writer_rejects_non_finite_and_writes_nothing(writer_kind, bad):
     from neuroplastic.errors import NonFiniteUpdateError
 
     net = ProtocolNet(EnergyParams(n_hid=5), 784, 10, torch.Generator().manual_seed(0))
     before = [s.w.detach().clone() for s in net.groups]
-    x = torch.zeros(784)
-    x[0] = float("inf")
+    x, t = torch.zeros(784), torch.zeros(10)
+    if bad == "input":
+        x[0] = float("inf")
+    else:  # only the output error (and so the output bias) is non-finite
+        t[3] = float("nan")
     with pytest.raises(NonFiniteUpdateError):
-        net.step(x, torch.zeros(10))
+        net.step(x, t)
     for s, w0 in zip(net.groups, before, strict=True):
         assert torch.equal(s.w.detach(), w0)
     assert net.ledger.counts().applies == 0
