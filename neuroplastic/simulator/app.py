@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import html
 import io
 import json
 import os
@@ -38,7 +39,11 @@ from neuroplastic.simulator.core import (
     TextDisplay,
 )
 from neuroplastic.simulator.paramsets import ParameterSets
-from neuroplastic.simulator.registry import available_simulations, get_simulation
+from neuroplastic.simulator.registry import (
+    available_simulations,
+    get_simulation,
+    simulation_for_run,
+)
 from neuroplastic.simulator.runner import Runner
 from neuroplastic.simulator.widgets import widget_specs
 from neuroplastic.simulator.widgets_panel import ParameterWidget
@@ -323,12 +328,12 @@ class SimulatorPage:
 
     def show_error(self, text: str) -> None:
         self.message.alert_type = "danger"
-        self.message.object = text
+        self.message.object = html.escape(text)  # values echoed from the page stay text
         self.message.visible = True
 
     def show_notice(self, text: str) -> None:
         self.message.alert_type = "success"
-        self.message.object = text
+        self.message.object = html.escape(text)
         self.message.visible = True
 
     def _accepted(self, key: str, value: Any) -> None:
@@ -670,26 +675,6 @@ def _parse_text(text: str) -> Any:
         return json.loads(text)
     except json.JSONDecodeError:
         return text
-
-
-def simulation_for_run(
-    method: str, params: Mapping[str, Any], seed: int
-) -> tuple[str, dict[str, dict[str, Any]]]:
-    """The simulation that shows a stored run, and the values that reproduce it."""
-    from neuroplastic.simulator.builtin.methods import MethodSimulation
-    from neuroplastic.simulator.registry import SIMULATIONS
-
-    experiment = params.get("experiment", {}) if isinstance(params, Mapping) else {}
-    restricted = isinstance(experiment, Mapping) and experiment.get("restrict") is not None
-    candidates = []
-    for cls in SIMULATIONS.entries():
-        if issubclass(cls, MethodSimulation) and cls.method == method:
-            candidates.append(cls)
-    if not candidates:
-        raise NeuroplasticError(f"no simulation shows runs of method {method!r}")
-    candidates.sort(key=lambda c: c.restricted != restricted)
-    cls = candidates[0]
-    return cls.name, cls.values_from_run(dict(params), seed)
 
 
 def make_page(store_url: str | None = None, simulation: str | None = None) -> Any:

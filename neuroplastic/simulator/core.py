@@ -388,6 +388,17 @@ class Simulation:
 
     # ------------------------------------------------------------------ runs
 
+    @classmethod
+    def shows_run(cls, method: str, params: Mapping[str, Any]) -> int:
+        """How well this simulation shows a stored run of ``method`` (0: not at all; the
+        app opens a run in the simulation with the highest score)."""
+        return 0
+
+    @classmethod
+    def values_from_run(cls, params: Mapping[str, Any], seed: int) -> dict[str, dict[str, Any]]:
+        """Parameter values that reproduce a stored run (``runs.params``) here."""
+        raise ParameterError(f"{cls.name} cannot show stored runs")
+
     def run_command(self) -> list[str] | None:
         """``neuroplastic`` arguments that run these parameters as a full run, or None."""
         return None

@@ -12,8 +12,9 @@ import importlib.util
 import inspect
 import os
 import sys
+from collections.abc import Mapping
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from neuroplastic.errors import ParameterError
 from neuroplastic.registry import Registry
@@ -25,6 +26,7 @@ __all__ = [
     "get_simulation",
     "load_simulation_file",
     "register_simulation",
+    "simulation_for_run",
 ]
 
 S = TypeVar("S", bound=type[Simulation])
@@ -102,3 +104,18 @@ def load_simulation_file(path: str | os.PathLike[str]) -> list[str]:
         raise ParameterError(f"simulation file {file} defines no Simulation subclass with a name")
     _LOADED_FILES[key] = names
     return names
+
+
+def simulation_for_run(
+    method: str, params: Mapping[str, Any], seed: int
+) -> tuple[str, dict[str, dict[str, Any]]]:
+    """The simulation that shows a stored run, and the values that reproduce it."""
+    params = params if isinstance(params, Mapping) else {}
+    scored = [
+        (cls.shows_run(method, params), i, cls) for i, cls in enumerate(SIMULATIONS.entries())
+    ]
+    best = max(scored, key=lambda t: (t[0], -t[1]))
+    if best[0] <= 0:
+        raise ParameterError(f"no simulation shows runs of {method!r}")
+    cls = best[2]
+    return cls.name, cls.values_from_run(dict(params), seed)

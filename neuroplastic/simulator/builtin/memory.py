@@ -11,6 +11,7 @@ every retrieval.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
@@ -86,6 +87,38 @@ class MemorySimulation(Simulation):
     @classmethod
     def parameter_models(cls) -> dict[str, type[BaseModel]]:
         return {"memory": MemoryParams, "rule": RuleParams, "retrieval": RetrievalParams}
+
+    @classmethod
+    def shows_run(cls, method: str, params: Mapping[str, Any]) -> int:
+        """Auto-associative ``memory-capacity`` runs whose n is a square up to 64²."""
+        if method != "memory-capacity":
+            return 0
+        config = params.get("experiment")
+        if not isinstance(config, Mapping) or not config.get("auto", True):
+            return 0
+        n = int(config.get("n", 0))
+        side = math.isqrt(n)
+        return 1 if side * side == n and 4 <= side <= 64 else 0
+
+    @classmethod
+    def values_from_run(cls, params: Mapping[str, Any], seed: int) -> dict[str, dict[str, Any]]:
+        """The run's memory, rule, query noise and retrieval (at this simulation's load M)."""
+        c = dict(params["experiment"])
+        n = int(c["n"])
+        k = c.get("k") or max(1, round(math.log2(n)))
+        rule = {f: c[f] for f in RuleParams.model_fields if f in c}
+        retrieval = {f: c[f] for f in RetrievalParams.model_fields if f in c}
+        return {
+            "memory": {
+                "side": math.isqrt(n),
+                "k": int(k),
+                "query_p10": c.get("p10", 0.5),
+                "query_p01": c.get("p01", 0.0),
+                "seed": int(seed),
+            },
+            "rule": rule,
+            "retrieval": retrieval,
+        }
 
     def init(self) -> None:
         p: MemoryParams = self.group("memory")

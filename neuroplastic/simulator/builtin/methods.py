@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import functools
 import math
+from collections.abc import Mapping
 from typing import Any, ClassVar, Literal
 
 import numpy as np
@@ -288,7 +289,16 @@ class MethodSimulation(Simulation):
         return args
 
     @classmethod
-    def values_from_run(cls, params: dict[str, Any], seed: int) -> dict[str, dict[str, Any]]:
+    def shows_run(cls, method: str, params: Mapping[str, Any]) -> int:
+        """Runs of this method; the restricted variant for runs with a restriction."""
+        if method != cls.method:
+            return 0
+        experiment = params.get("experiment")
+        restricted = isinstance(experiment, Mapping) and experiment.get("restrict") is not None
+        return 2 if restricted == cls.restricted else 1
+
+    @classmethod
+    def values_from_run(cls, params: Mapping[str, Any], seed: int) -> dict[str, dict[str, Any]]:
         """Parameter values that reproduce a stored run (``runs.params``) in this simulation."""
         method = dict(params.get("method", {}))
         exp = dict(params.get("experiment", {}))

@@ -165,6 +165,11 @@ def test_slider_step_run_stop_and_a_bad_value_sent_directly(browser: Any, addres
     set_model_value(page, "np-param-session-classes", "1,banana")
     wait_for(lambda: "classes" in _message(page), what="malformed value refused")
     assert server.sim.value("session.classes") == "0,1,2,3,4,5,6,7,8,9"
+    # a value carrying markup is echoed as text, never run
+    set_model_value(page, "np-param-session-classes", "<img src=x onerror=window.__pwned=1>")
+    wait_for(lambda: "onerror" in _message(page), what="markup shown as text")
+    assert page.evaluate("() => window.__pwned === undefined")
+    assert page.locator(".np-message img").count() == 0
     wait_for(
         lambda: model_value(page, "np-param-session-classes") == "0,1,2,3,4,5,6,7,8,9",
         what="the text input back at the last valid value",

@@ -43,3 +43,28 @@ def test_bad_files_are_refused(tmp_path: Path) -> None:
     empty.write_text("x = 1\n")
     with pytest.raises(ParameterError, match="defines no Simulation"):
         load_simulation_file(empty)
+
+
+def test_stored_runs_open_in_the_simulation_that_shows_them() -> None:
+    from neuroplastic.experiments.capacity_measurement import CapacityConfig
+    from neuroplastic.simulator.registry import simulation_for_run
+
+    plain = {"method": {"lr": 0.05}, "experiment": {"hidden": [64], "classes": [1, 2]}}
+    assert simulation_for_run("backprop", plain, 3)[0] == "method-backprop"
+    restricted = {**plain, "experiment": {**plain["experiment"], "restrict": {"policy": "top"}}}
+    name, values = simulation_for_run("backprop", restricted, 3)
+    assert name == "restricted-backprop" and values["restrict"]["policy"] == "top"
+    assert simulation_for_run("structural", plain, 0)[0] == "structural"
+
+    config = CapacityConfig(rule="bayes", n=256, p10=0.3, iterations=4).model_dump(mode="json")
+    name, values = simulation_for_run("memory-capacity", {"experiment": config}, 5)
+    assert name == "memory"
+    sim = get_simulation("memory")(values)
+    assert sim.value("memory.side") == 16 and sim.value("memory.k") == 8  # round(log2 256)
+    assert sim.value("rule.rule") == "bayes" and sim.value("retrieval.iterations") == 4
+    assert sim.value("memory.query_p10") == 0.3 and sim.value("memory.seed") == 5
+
+    with pytest.raises(ParameterError, match="no simulation shows runs of 'energy'"):
+        simulation_for_run("energy", {"experiment": {}}, 0)
+    with pytest.raises(ParameterError, match="hidden layers"):
+        simulation_for_run("backprop", {"experiment": {"hidden": [10, 10]}}, 0)
