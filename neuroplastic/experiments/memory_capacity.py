@@ -33,6 +33,7 @@ from neuroplastic.experiments.registry import (
     register_experiment,
 )
 from neuroplastic.memory.rules import RULES
+from neuroplastic.version import code_version
 
 __all__ = ["CurveParams", "capacity_table", "plot_curve", "run_capacity", "run_curve"]
 
@@ -322,6 +323,7 @@ def run_curve(params: CurveParams, ctx: ExperimentContext) -> ExperimentOutput:
     summary = summarise(rows)
     payload = {
         "experiment": "memory-capacity-curve",
+        "code_version": code_version().label,  # also in the file beside the plot
         "params": params.model_dump(),
         "seed": ctx.seed,
         "device": device,

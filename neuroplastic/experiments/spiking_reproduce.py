@@ -49,6 +49,7 @@ from neuroplastic.runs import (
     resolve_device,
 )
 from neuroplastic.train import LoopSettings, Trainer
+from neuroplastic.version import code_version
 
 METHOD = "spiking-exact"
 
@@ -234,6 +235,7 @@ def reproduce(
     trainer.fit(x, y, data.val.x.to(torch_device), data.val.y.to(torch_device))
     record: ResultRecord = make_record(METHOD, learner, trainer, exp, params, data, torch_device)
     payload = {
+        "code_version": code_version().label,  # also in the file beside the figure
         "record": record.model_dump(mode="json"),
         "trend": trainer.trend,
         "hardware": {"device": str(torch_device), "threads": driver.threads},

@@ -75,7 +75,8 @@ def test_cli_curve_writes_json_and_plot(cli, tmp_path: Path) -> None:
         (n, r, a) for n in (64, 128) for r in ("willshaw", "bcpnn") for a in (False, True)
     }
     assert (tmp_path / "curve" / "memory_capacity_curve.png").stat().st_size > 1000
-    assert (tmp_path / "curve" / "memory_capacity_curve.json").exists()
+    beside = json.loads((tmp_path / "curve" / "memory_capacity_curve.json").read_text())
+    assert beside["code_version"] == body["code_version"] == body["provenance"]["code_version"]
 
 
 def test_cli_bad_parameters(cli) -> None:
