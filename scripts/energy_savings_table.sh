@@ -1,6 +1,11 @@
 #!/usr/bin/env bash
 # Savings table of restricted plasticity and synaptic caching (issue 5; spec energy-of-learning).
 #
+# The same configurations as a sweep spec, run in parallel on Ray (this machine or a cluster) into
+# the run store, resumable: `neuroplastic sweep sweeps/energy_savings.yaml [--address HOST:PORT]`
+# (then `neuroplastic runs compare --sweep energy-savings --by p ...`). This script runs them one
+# after another and writes per-run JSONs for scripts/energy_savings_report.py.
+#
 # Runs the batch-1 energy protocol (`neuroplastic run energy`) for every configuration below and
 # writes one JSON per run under $OUT (default results/energy/savings); existing JSONs are kept,
 # so the script resumes where it stopped. Then scripts/energy_savings_report.py aggregates them

@@ -5,6 +5,8 @@
 #   - backprop at 784-1000-10 pruned by global magnitude to the budget, then fine-tuned.
 # Records: results/structural/budget_<family>_<budget>.json; plot: results/structural/equal_budget.png
 # Usage: bash scripts/equal_budget_structural.sh [budgets...]   (default: 10000 25000 80000)
+# The same nine runs as a sweep spec (parallel on Ray, into the run store, resumable):
+#   neuroplastic sweep sweeps/equal_budget_structural.yaml
 # A run whose JSON already exists is skipped (delete it to re-run): the script can be resumed.
 set -euo pipefail
 cd "$(dirname "$0")/.."

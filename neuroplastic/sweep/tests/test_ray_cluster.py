@@ -152,3 +152,62 @@ def test_an_unreachable_ray_address_is_one_line_and_a_non_zero_exit(tmp_path):
     assert done.returncode == 2
     assert done.stderr.strip().count("\n") == 0
     assert "cannot reach Ray at 127.0.0.1:9" in done.stderr
+
+
+def test_ctrl_c_stops_scheduling_leaves_nothing_half_written_and_a_rerun_resumes(
+    cluster, home, tmp_path
+):
+    store = tmp_path / "stop.sqlite"
+    env = {**os.environ, "NEUROPLASTIC_HOME": str(home), "NEUROPLASTIC_STORE": str(store)}
+    args = (
+        "sweep",
+        "--run",
+        "memory-capacity",
+        "--grid",
+        "n=4096",
+        "--set",
+        "queries=100",
+        "--seeds",
+        str(SEEDS),
+        "--name",
+        "stop-test",
+        "--address",
+        cluster,
+        "--no-progress",
+    )
+    driver = subprocess.Popen(
+        [sys.executable, "-m", "neuroplastic.cli", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    interrupted = False
+    deadline = time.monotonic() + 240
+    while not interrupted and time.monotonic() < deadline and driver.poll() is None:
+        if store.exists():
+            with SweepStore(f"sqlite:///{store}") as s, s.engine.connect() as conn:
+                running = conn.execute(
+                    select(func.count()).select_from(runs).where(runs.c.status == "running")
+                ).scalar_one()
+            if running:
+                driver.send_signal(signal.SIGINT)  # Ctrl-C to the driver only
+                interrupted = True
+        time.sleep(0.2)
+    try:
+        out, err = driver.communicate(timeout=300)
+    finally:
+        if driver.poll() is None:
+            driver.kill()
+    assert interrupted, out + err
+    assert driver.returncode == 130, out + err
+    assert "stopping: no new runs" in err
+    with SweepStore(f"sqlite:///{store}") as s:
+        entries = s.entries("stop-test")
+        done = [e for e in entries if e.status == "finished"]
+        assert 1 <= len(done) < SEEDS  # the runs in progress finished, the rest was not started
+        assert all(e.record is not None for e in done)  # finished rows have their results
+        assert {e.status for e in entries} <= {"finished", "pending"}
+    again = cli(*args, env=env)
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert f"{len(done)} already finished, {SEEDS - len(done)} finished now" in again.stdout

@@ -98,3 +98,18 @@ def test_the_key_depends_on_configuration_and_code_version_only():
     assert config_key(a, "v1") == config_key(b, "v1")
     assert config_key(a, "v1") != config_key(a, "v2")
     assert config_key(a, "v1") != config_key(SweepConfig("backprop", 1, a.params), "v1")
+
+
+@pytest.mark.parametrize(
+    ("name", "sweep_id", "count"),
+    [
+        ("energy_savings.yaml", "energy-savings", 174),
+        ("equal_budget_structural.yaml", "equal-budget-structural", 9),
+    ],
+)
+def test_the_shipped_specs_validate(name, sweep_id, count):
+    """The savings table (58 configurations x 3 seeds) and the equal-budget contest."""
+    from pathlib import Path
+
+    sweep = load_spec(Path(__file__).parents[3] / "sweeps" / name)
+    assert (sweep.id, len(sweep.configs)) == (sweep_id, count)
