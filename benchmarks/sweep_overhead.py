@@ -38,9 +38,7 @@ def overhead(runs: int, workers: int, tmp: Path) -> dict[str, Any]:
     from neuroplastic.sweep.driver import run_sweep
     from neuroplastic.sweep.spec import grid_sweep
 
-    sweep = grid_sweep(
-        "memory-capacity", ["n=16"], runs, ["queries=1"], name="overhead"
-    )
+    sweep = grid_sweep("memory-capacity", ["n=16"], runs, ["queries=1"], name="overhead")
     summary = run_sweep(
         sweep,
         f"sqlite:///{tmp / f'overhead-{workers}.sqlite'}",
