@@ -209,7 +209,7 @@ class SimulatorPage:
         )
         self.chooser.param.watch(lambda e: self.switch(e.new), "value")
         self.toolbar = self._toolbar()
-        self.params_column = pn.Column(sizing_mode="fixed", width=330)
+        self.params_column = pn.Column(width=330)
         self.displays_column = pn.Column()
         self.summary = pn.pane.Markdown("")
         self._runner_error: BaseException | None = None
