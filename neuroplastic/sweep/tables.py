@@ -180,7 +180,7 @@ def write_tensorboard(store: SweepStore, sweep_id: str, out_dir: Path) -> list[P
 
 @dataclass(frozen=True)
 class Aggregate:
-    """Mean, sample sd and n of one metric over the seeds of one configuration group."""
+    """Mean, sample sd (NaN for one seed) and n of one metric over one group's seeds."""
 
     group: tuple[tuple[str, Any], ...]
     metric: str
@@ -248,7 +248,7 @@ def aggregate(
             values = [v for r in groups[ident] if (v := _numeric(r.get(metric))) is not None]
             if not values:
                 continue
-            sd = statistics.stdev(values) if len(values) > 1 else 0.0
+            sd = statistics.stdev(values) if len(values) > 1 else math.nan  # one seed: no sd
             out.append(Aggregate(ident, metric, statistics.fmean(values), sd, len(values)))
     return out
 
@@ -270,7 +270,12 @@ def wide_table(aggs: Sequence[Aggregate]) -> tuple[list[str], list[list[str]]]:
         cells = [str(group[i][1]) for i in shown]
         for m in metrics:
             found = by_metric.get(m)
-            cells.append("-" if found is None else f"{found.mean:.4g} ± {found.sd:.2g}")
+            if found is None:
+                cells.append("-")
+            elif found.n == 1:
+                cells.append(f"{found.mean:.4g}")
+            else:
+                cells.append(f"{found.mean:.4g} ± {found.sd:.2g}")
         cells.append(str(max(a.n for a in by_metric.values())))
         rows.append(cells)
     return header, rows
@@ -300,10 +305,10 @@ def plot_aggregate(aggs: Sequence[Aggregate], by: str, path: Path) -> Path:
             xs = [a.group[0][1] for a in items]
             numeric = all(isinstance(x, (int, float)) for x in xs)
             pos = xs if numeric else list(range(len(xs)))
-            ax.errorbar(
+            ax.errorbar(  # no bar where one seed gives no sd
                 pos,
                 [a.mean for a in items],
-                yerr=[a.sd for a in items],
+                yerr=[0.0 if math.isnan(a.sd) else a.sd for a in items],
                 marker="o",
                 capsize=3,
                 label=rest or None,
