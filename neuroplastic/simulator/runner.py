@@ -40,6 +40,7 @@ class Runner:
         self._thread: threading.Thread | None = None
         self.frames = 0
         self.stop_requested_at: float | None = None
+        self.stop_requested_wall: float | None = None
         self.stopped_at: float | None = None
 
     @property
@@ -73,6 +74,7 @@ class Runner:
     def request_stop(self) -> None:
         """Ask the loop to stop after the current step, without waiting."""
         self.stop_requested_at = time.perf_counter()
+        self.stop_requested_wall = time.time()
         self._stop.set()
 
     def _loop(self, restart: bool) -> None:
