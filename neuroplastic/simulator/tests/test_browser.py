@@ -218,6 +218,27 @@ def test_save_reload_and_load_a_parameter_set(browser: Any, address: str) -> Non
     assert fresh.sim.value("run.steps_per_frame") == 3
     wait_for(lambda: model_value(page, "np-param-run-steps-per-frame") == 3, what="slider at 3")
     assert "it worked" in _text(page, ".np-set-info")
+
+    # export to a file, delete the set, import the file back; a corrupt file changes nothing
+    with page.expect_download() as download:
+        page.click(".np-set-export a, .np-set-export button")
+    exported = Path(download.value.path()).read_bytes()
+    assert b"three per frame" in exported
+    _click(page, "np-set-delete")
+    wait_for(lambda: "deleted parameter set" in _message(page), what="deleted")
+    assert fresh.set_select.options == []
+    page.set_input_files(
+        ".np-set-import input",
+        files=[{"name": "bad.json", "mimeType": "application/json", "buffer": b"{not json"}],
+    )
+    wait_for(lambda: "not a parameter file" in _message(page), what="corrupt file refused")
+    assert fresh.set_select.options == []
+    page.set_input_files(
+        ".np-set-import input",
+        files=[{"name": "sets.json", "mimeType": "application/json", "buffer": exported}],
+    )
+    wait_for(lambda: "imported 1 parameter set" in _message(page), what="imported")
+    assert fresh.set_select.options == ["three per frame"]
     page.close()
 
 
