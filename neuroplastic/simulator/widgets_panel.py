@@ -23,6 +23,9 @@ from neuroplastic.simulator.widgets import WidgetSpec
 __all__ = ["ParameterWidget", "css_name"]
 
 
+MAX_ROW = 4
+"""Radio buttons with more choices than this are stacked vertically."""
+
 WIDTH = 260
 """Width of a slider (its tooltip icon sits beside it in the 320-pixel parameter card)."""
 
@@ -72,6 +75,8 @@ class ParameterWidget:
             w = pn.widgets.RadioButtonGroup(
                 label=s.label,
                 options=list(s.options),
+                # many choices stack, so that all stay inside the parameter card
+                orientation="vertical" if len(s.options) > MAX_ROW else "horizontal",
                 value=value,
                 description=s.tooltip or None,
                 css_classes=css,
