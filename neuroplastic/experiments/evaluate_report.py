@@ -116,7 +116,7 @@ def _signature_claims(rec: ResultRecord, base: ResultRecord | None) -> dict[str,
     ok = d.enforced == "none" and frac is not None and frac >= DALE_FRACTION
     out["Dale's law, not enforced"] = (
         ok,
-        f"{_pct(frac)} % of neurons conform; Dale signs enforced in {d.enforced} groups",
+        f"{_pct(frac)} % of neurons conform; Dale signs enforced in {d.enforced} of the groups",
     )
     return out
 
