@@ -100,3 +100,15 @@ def test_random_users(kind: str) -> None:
     assert random_user(5, kind) == users[5]
     with pytest.raises(ParameterError, match="kind"):
         random_user(0, "left-handed")
+
+
+@pytest.mark.mnist
+def test_a_real_mnist_user(mnist_path: object) -> None:
+    from neuroplastic.finepruning.users import load_user
+
+    spec = parse_user("classes=1,4,7;slant=0.2;thickness=1;elastic=2;seed=1;n_adapt=300;n_test=200")
+    a, b = load_user(spec), load_user(spec)
+    assert a.x_adapt.shape == (300, 1, 28, 28) and a.x_test.shape == (200, 1, 28, 28)
+    assert set(a.y_test.tolist()) == {1, 4, 7}
+    assert torch.equal(a.x_adapt, b.x_adapt)
+    assert float(a.x_adapt.min()) >= 0.0 and float(a.x_adapt.max()) <= 1.0
