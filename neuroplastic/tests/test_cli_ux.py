@@ -6,6 +6,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 
@@ -88,7 +89,12 @@ def test_a_signal_mid_run_prints_how_to_resume_and_that_command_resumes(env, tmp
     for line in proc.stdout:  # the run exists once its id is printed
         if line.startswith("run 1"):
             break
-    time.sleep(1.0)
+    # interrupt once the first checkpoint exists (a fixed sleep raced a slow start-up)
+    checkpoints = Path(env["NEUROPLASTIC_HOME"]) / "checkpoints"
+    deadline = time.monotonic() + 300
+    while not list(checkpoints.glob("*/run-1.pt")) and time.monotonic() < deadline:
+        assert proc.poll() is None, "run finished before it could be interrupted"
+        time.sleep(0.05)
     assert proc.poll() is None, "run finished before it could be interrupted"
     proc.send_signal(sig)
     _, stderr = proc.communicate(timeout=120)
