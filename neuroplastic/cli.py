@@ -410,7 +410,11 @@ def evaluate_cmd(
     opts: dict[str, Any],
     methods: Annotated[
         str | None,
-        typer.Option("--methods", help="comma-separated (backprop is always added as reference)"),
+        typer.Option(
+            "--methods",
+            help="comma-separated, or 'all' (every method, and random-projection-localised); "
+            "backprop is always added as reference",
+        ),
     ] = None,
     few_shot: Annotated[bool, typer.Option("--few-shot", help="run the few-shot protocol")] = False,
     adversarial: Annotated[
@@ -434,6 +438,8 @@ def evaluate_cmd(
 ) -> None:
     """Signatures, few-shot and adversarial robustness of several methods; claims judged."""
     from neuroplastic.experiments.evaluate import (
+        base_method,
+        evaluation_methods,
         quick_attack_settings,
         quick_few_shot_settings,
         run_evaluation,
@@ -451,7 +457,8 @@ def evaluate_cmd(
     )
     if not names:
         raise ParameterError("--methods is empty")
-    models = {name: get_method(name).params_model for name in ["backprop", *names]}
+    names = evaluation_methods(names)
+    models = {name: get_method(base_method(name)[0]).params_model for name in ["backprop", *names]}
     overrides = split_overrides(parse_assignments(set_ or []), models)
     attack = None
     if adversarial:

@@ -65,6 +65,48 @@ BASELINE = "backprop"
 UNLABELLED_POOL = 5000
 """Unlabelled training inputs on which the probe's standardisation is measured."""
 
+VARIANTS: dict[str, tuple[str, dict[str, Any]]] = {
+    "random-projection-localised": ("random-projection", {"receptive_field": 10}),
+}
+"""Configurations evaluated as methods of their own: label → (registered method, parameters).
+The localised random projection (10 × 10 receptive fields, REPRODUCING §6) is a parameter of
+``random-projection``, not a registered method; its record is labelled with the variant's name
+(the run store keeps it as ``random-projection`` with ``receptive_field`` = 10)."""
+
+ALL = "all"
+"""``--methods all``: every registered method and every variant."""
+
+
+def evaluation_methods(names: list[str]) -> list[str]:
+    """The method labels to evaluate: ``all`` expands to every registered method (registration
+    order) with each variant after its base; any other name must be registered or a variant."""
+    from neuroplastic.methods import available_methods
+
+    out: list[str] = []
+    for name in names:
+        if name == ALL:
+            for m in available_methods():
+                out.append(m)
+                out += [v for v, (base, _) in VARIANTS.items() if base == m]
+        else:
+            out.append(name)
+    for name in out:
+        known_method(name)
+    return list(dict.fromkeys(out))
+
+
+def base_method(label: str) -> tuple[str, dict[str, Any]]:
+    """The registered method of ``label`` and the parameters its variant sets."""
+    if label in VARIANTS:
+        base, params = VARIANTS[label]
+        return base, dict(params)
+    return label, {}
+
+
+def method_overrides(label: str, overrides: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """The variant's parameters, then the user's ``--set`` values for ``label``."""
+    return {**base_method(label)[1], **overrides.get(label, {})}
+
 
 class Claim(BaseModel):
     """One claim for one method: supported by our runs or not, and why (with numbers)."""
@@ -145,7 +187,7 @@ def run_evaluation(
     start, started_at = time.perf_counter(), utc_now()
     names = [BASELINE, *(m for m in methods if m != BASELINE)]
     for name in names:  # a bad name or parameter fails before any training
-        method_params(name, overrides.get(name, {}), exp.quick)
+        method_params(base_method(name)[0], method_overrides(name, overrides), exp.quick)
     if data is None:
         data = load_data(exp, console)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -169,8 +211,8 @@ def run_evaluation(
 
         try:
             record = run_method(
-                name,
-                overrides.get(name, {}),
+                base_method(name)[0],
+                method_overrides(name, overrides),
                 exp,
                 store,
                 data=data,
@@ -180,6 +222,8 @@ def run_evaluation(
         except NeuroplasticError as exc:
             report.errors.append(f"{name}: training failed: {exc}")
             continue
+        if record.method != name:  # a variant: its label, not its registered method's name
+            record = record.model_copy(update={"method": name})
         report.records.append(record)
     lap = time.perf_counter()
     report.timings["train"] = lap - start
@@ -251,11 +295,14 @@ def _adversarial(
             report.errors.append(str(exc))
             report.robustness.append(RobustnessReport(method=name, error=str(exc)))
             continue
-        report.robustness.append(
-            evaluate_robustness(
+        try:
+            rob = evaluate_robustness(
                 name, model, images, y, s, transfer=transfer, backprop_unbounded=unbounded
             )
-        )
+        except NeuroplasticError as exc:
+            report.errors.append(f"{name}: attacks failed: {exc}")
+            rob = RobustnessReport(method=name, error=str(exc))
+        report.robustness.append(rob)
 
 
 def unsupervised_features(learner: Learner) -> bool:
@@ -335,5 +382,6 @@ def _store(
 
 
 def known_method(name: str) -> str:
-    """The name, checked against the registry (a ParameterError lists the known ones)."""
-    return get_method(name).name
+    """The registered method of a label (a variant's base), checked against the registry (a
+    ParameterError lists the known ones)."""
+    return get_method(base_method(name)[0]).name

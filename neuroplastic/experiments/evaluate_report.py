@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING
 
 from rich.table import Table
 
-from neuroplastic.metrics.adversarial import RobustnessReport, robustness_claim
+from neuroplastic.metrics.adversarial import AttackSettings, RobustnessReport, robustness_claim
 
 if TYPE_CHECKING:
     from neuroplastic.experiments.evaluate import Claim, EvaluationReport
@@ -174,10 +174,19 @@ def signature_table(records: list[ResultRecord]) -> Table:
     return t
 
 
-def robustness_table(reports: list[RobustnessReport]) -> Table:
-    """method | clean | worst-case accuracy at each ε | checks."""
+def robustness_table(
+    reports: list[RobustnessReport], settings: AttackSettings | None = None
+) -> Table:
+    """method | clean | worst-case accuracy at each ε | checks; the title gives the inputs
+    attacked, the PGD steps and the Square queries."""
     eps = sorted({r.eps for rep in reports for r in rep.per_eps})
-    t = Table(title="worst-case robust accuracy % (FGSM, PGD, transfer, Square)")
+    how = (
+        f"; {settings.samples} inputs, PGD-{settings.steps}, Square {settings.square_queries} "
+        "queries"
+        if settings is not None
+        else ""
+    )
+    t = Table(title=f"worst-case robust accuracy % (FGSM, PGD, transfer, Square{how})")
     t.add_column("method")
     t.add_column("clean", justify="right")
     for e in eps:
@@ -198,10 +207,22 @@ def robustness_table(reports: list[RobustnessReport]) -> Table:
     return t
 
 
-def few_shot_table(rows: list[FewShotRow]) -> Table:
-    """row | saw unlabelled | accuracy mean±sd per shot count."""
+PROTOCOL_DRAWS = 10
+"""Draws per shot count that the protocol asks for (the issue: at least 10)."""
+
+
+def few_shot_table(rows: list[FewShotRow], draws: int | None = None) -> Table:
+    """row | saw unlabelled | accuracy mean±sd per shot count; the title says how many draws,
+    and that they are fewer than the protocol's where they are (quick mode)."""
     shots = sorted({r.shots for row in rows for r in row.results})
-    t = Table(title="few-shot test accuracy %, mean±sd over draws")
+    if draws is None:
+        draws = max((len(r.accuracies) for row in rows for r in row.results), default=0)
+    short = (
+        f" (FEWER than the protocol's {PROTOCOL_DRAWS}: not a protocol result)"
+        if draws < PROTOCOL_DRAWS
+        else ""
+    )
+    t = Table(title=f"few-shot test accuracy %, mean±sd over {draws} draws{short}")
     t.add_column("row")
     t.add_column("unlab.")
     for k in shots:
@@ -231,9 +252,10 @@ def tables(report: EvaluationReport) -> list[Table]:
     """The tables ``evaluate`` prints (each fits 80 columns for a handful of methods)."""
     out = [signature_table(report.records)]
     if report.robustness:
-        out.append(robustness_table(report.robustness))
+        out.append(robustness_table(report.robustness, report.attack_settings))
     if report.few_shot:
-        out.append(few_shot_table(report.few_shot))
+        draws = report.few_shot_settings.draws if report.few_shot_settings else None
+        out.append(few_shot_table(report.few_shot, draws))
     if report.claims:
         out.append(claims_table(report.claims))
     return out

@@ -174,7 +174,9 @@ def gradient_masking(model: nn.Module, x: Tensor, y: Tensor, *, surrogate: bool)
     of inputs where it is exactly zero everywhere, and where it is not finite."""
     x = x.detach().clone().requires_grad_(True)
     loss = F.cross_entropy(model(x), y, reduction="sum")
-    (grad,) = torch.autograd.grad(loss, x, allow_unused=True)
+    grad = None
+    if loss.requires_grad:  # a forward with no autograd graph at all has zero gradient
+        (grad,) = torch.autograd.grad(loss, x, allow_unused=True)
     if grad is None:
         grad = torch.zeros_like(x)
     flat = grad.flatten(1)

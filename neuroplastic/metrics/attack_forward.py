@@ -7,11 +7,14 @@ scores as ``predict`` with gradients with respect to the input pixels, and says 
 - ``exact``: the forward pass of the model itself (backprop, feedback alignment, random
   projection, the local rules' ``relu(u)^n`` code, the structural rule's template code);
 - ``surrogate``: a non-differentiable step is replaced in the backward pass only (BPDA,
-  Athalye, Carlini & Wagner 2018): the spiking network's input binarisation ``x >= 0.5`` is
-  passed straight through (``∂binarise/∂x := 1``); the forward values are unchanged.
+  Athalye, Carlini & Wagner 2018); the forward values are unchanged: the spiking network's input
+  binarisation ``x >= 0.5`` is passed straight through (``∂binarise/∂x := 1``); the STDP
+  network's Poisson spike counts (hard thresholds, one winner per step) are differentiated as a
+  rate-based soft winner-take-all (:func:`stdp_rate_surrogate`).
 
-A learner with neither (the STDP network's Poisson spike counts and label vote) raises
-:class:`NotAttackableError`, naming it. New methods join by :func:`register_attack_forward`.
+A learner with neither raises :class:`NotAttackableError`, naming it (every registered method
+has one today; the error is for methods added later). New methods join by
+:func:`register_attack_forward`.
 
 The scores are divided by a fixed temperature T (the mean over clean inputs of the standard
 deviation of a sample's scores across classes, measured once): local readouts and spike-time
@@ -187,3 +190,52 @@ def _spiking_raw(learner: Learner, x: Tensor) -> Tensor:
 def _spiking_scores(learner: Learner, x: Tensor) -> Tensor:
     m: Any = learner
     return -m.network(straight_through_binarise(x))
+
+
+def _stdp_vote(learner: Learner, counts: Tensor) -> Tensor:
+    """The STDP network's class scores from spike counts (B, n): mean count of each class's
+    assigned neurons (``STDPDiehlCookLearner.predict``)."""
+    m: Any = learner
+    assign = m.assignments()
+    hot = (assign[:, None] == torch.arange(m.n_classes, device=assign.device)).to(counts.dtype)
+    return (counts @ hot) / hot.sum(0).clamp(min=1)
+
+
+def stdp_rate_surrogate(learner: Learner, x: Tensor) -> Tensor:
+    """Smooth stand-in for the STDP network's spike counts (B, n), for the backward pass only.
+
+    Mean input current per step μ_j = r_max · dt · (W x)_j (mV), steady-state margin above
+    threshold m_j = v_rest + μ_j / (1 − e^(−dt/τ_m)) − (v_thresh + θ_j) (mV); lateral inhibition
+    lets about one neuron win, so the counts are approximated by a soft winner-take-all,
+    S · softmax_j(m_j / τ), with S the total spike count of the true presentation (at least 1;
+    a constant in the backward pass) and τ (mV) the standard deviation of m over neurons (detached).
+    """
+    import math
+
+    m: Any = learner
+    net = m.net
+    w = m.fc1.w.detach()
+    mu = (net.max_rate_hz * net.dt / 1000.0) * (x @ w.T)
+    gain = 1.0 / (1.0 - math.exp(-net.dt / net.tau_m))
+    margin = net.v_rest + gain * mu - (net.v_thresh + m.theta)
+    tau = margin.detach().std(1, keepdim=True).clamp(min=1e-6)
+    return torch.softmax(margin / tau, dim=1)
+
+
+def _stdp_raw(learner: Learner, x: Tensor) -> Tensor:
+    m: Any = learner
+    return _stdp_vote(learner, m.spike_counts(x.detach().clamp(0, 1)))
+
+
+@register_attack_forward(
+    "STDPDiehlCookLearner",
+    "surrogate",
+    "Poisson spike-count vote; BPDA through a rate-based soft winner-take-all",
+    raw=_stdp_raw,
+)
+def _stdp_scores(learner: Learner, x: Tensor) -> Tensor:
+    """BPDA: the true vote forward, the surrogate's gradient backward."""
+    m: Any = learner
+    counts = m.spike_counts(x.detach().clamp(0, 1))
+    soft = stdp_rate_surrogate(learner, x) * counts.sum(1, keepdim=True).clamp(min=1)
+    return _stdp_vote(learner, soft + (counts - soft).detach())

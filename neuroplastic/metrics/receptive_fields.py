@@ -44,13 +44,19 @@ def receptive_field_grid(
     units = torch.nonzero(connected).flatten()[:n]
     cols = max(1, math.ceil(math.sqrt(len(units))))
     rows = max(1, math.ceil(len(units) / cols))
-    fig, axes = plt.subplots(rows, cols, figsize=(cols * 0.9, rows * 0.9 + 0.4), squeeze=False)
-    for ax in axes.flat:
-        ax.axis("off")
-    for ax, j in zip(axes.flat, units.tolist(), strict=False):
+    # one image of tiles (each scaled by its own max|w|, 1-pixel white gaps): one imshow is
+    # ~50x faster to draw than one axes per unit
+    step = side + 1
+    canvas = torch.full((rows * step + 1, cols * step + 1), float("nan"))
+    for k, j in enumerate(units.tolist()):
         img = w[j].reshape(side, side)
         lim = float(img.abs().max()) or 1.0
-        ax.imshow(img.numpy(), cmap="bwr", vmin=-lim, vmax=lim, interpolation="nearest")
+        r, c = divmod(k, cols)
+        canvas[1 + r * step : 1 + r * step + side, 1 + c * step : 1 + c * step + side] = img / lim
+    cmap = plt.get_cmap("bwr").with_extremes(bad="white")
+    fig, ax = plt.subplots(figsize=(cols * 0.9, rows * 0.9 + 0.4))
+    ax.axis("off")
+    ax.imshow(canvas.numpy(), cmap=cmap, vmin=-1, vmax=1, interpolation="nearest")
     if title:
         fig.suptitle(title, fontsize="small")
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -41,7 +41,14 @@ def settings(shots: list[int]) -> tuple[AttackSettings, FewShotSettings]:
     return attack, few
 
 
-def test_evaluate_writes_tables_plots_json_and_a_stored_run(tmp_path: Path) -> None:
+def test_evaluate_writes_tables_plots_json_and_a_stored_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from neuroplastic.metrics import attack_forward
+
+    # every registered method has a forward; take the STDP network's away to check that a
+    # method that cannot be attacked is named and the others' results are still written
+    monkeypatch.delitem(attack_forward._FORWARDS, "STDPDiehlCookLearner")
     exp = Experiment(hidden=[8], seed=0, progress=False)
     attack, few = settings([1, 5])
     with RunStore(tmp_path / "runs.sqlite") as store:
@@ -117,3 +124,39 @@ def test_too_many_shots_is_named_and_the_rest_is_written(tmp_path: Path) -> None
 def test_bad_epsilon_fails_before_training() -> None:
     with pytest.raises(ParameterError, match="ε must be in"):
         attack_settings(eps=[0.1, 2.0])
+
+
+def test_all_expands_to_every_method_and_the_localised_projection() -> None:
+    from neuroplastic.experiments.evaluate import base_method, evaluation_methods, method_overrides
+    from neuroplastic.methods import available_methods
+
+    names = evaluation_methods(["all"])
+    assert set(available_methods()) <= set(names)
+    assert names.index("random-projection-localised") == names.index("random-projection") + 1
+    assert evaluation_methods(["backprop", "all"]).count("backprop") == 1
+    assert base_method("random-projection-localised") == (
+        "random-projection",
+        {"receptive_field": 10},
+    )
+    assert method_overrides("random-projection-localised", {}) == {"receptive_field": 10}
+    ours = {"random-projection-localised": {"receptive_field": 5, "epochs": 1}}
+    assert method_overrides("random-projection-localised", ours)["receptive_field"] == 5
+    with pytest.raises(ParameterError, match="no-such-method"):
+        evaluation_methods(["no-such-method"])
+
+
+def test_a_variant_is_trained_as_its_method_and_labelled_as_itself(tmp_path: Path) -> None:
+    exp = Experiment(hidden=[8], seed=0, progress=False)
+    with RunStore(tmp_path / "runs.sqlite") as store:
+        report = run_evaluation(
+            ["random-projection-localised"],
+            {"backprop": {"epochs": 1}, "random-projection-localised": {"receptive_field": 2}},
+            exp,
+            store,
+            tmp_path / "out",
+            data=data(),
+        )
+    assert [r.method for r in report.records] == ["backprop", "random-projection-localised"]
+    first = report.records[1].signatures
+    assert first is not None and first.weight_sparsity.silent_fraction_relative > 0.5  # 2x2 of 4x4
+    assert (tmp_path / "out" / "receptive_fields_random-projection-localised.png").is_file()

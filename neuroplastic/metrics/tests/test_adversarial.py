@@ -9,7 +9,7 @@ from torch import Tensor, nn
 
 from neuroplastic.energy.ledger import Ledger
 from neuroplastic.errors import ParameterError
-from neuroplastic.methods import BuildContext, Learner, get_method
+from neuroplastic.methods import BuildContext, Learner, available_methods, get_method
 from neuroplastic.metrics.adversarial import (
     accuracy_on,
     as_images,
@@ -97,12 +97,58 @@ def test_epsilon_outside_the_unit_interval_is_refused() -> None:
         attack_settings(eps=[-0.1])
 
 
-def test_a_method_without_a_differentiable_forward_is_named() -> None:
+def test_a_method_without_a_differentiable_forward_is_named(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from neuroplastic.metrics import attack_forward as module
+
     spec = get_method("stdp-diehl-cook")
     ctx = BuildContext(16, 2, (4,), Ledger(), gen(), torch.device("cpu"))
     learner = spec.build(ctx, spec.params_model())
+    monkeypatch.delitem(module._FORWARDS, "STDPDiehlCookLearner")  # as a method with none
     with pytest.raises(NotAttackableError, match="stdp-diehl-cook cannot be attacked"):
         attack_forward(learner, blobs(10)[0], "stdp-diehl-cook")
+
+
+@pytest.mark.parametrize("name", sorted(set(available_methods())))
+def test_every_registered_method_has_a_forward_matching_predict(name: str) -> None:
+    """Each method can be attacked, and its attack forward gives predict's scores (÷ T)."""
+    spec = get_method(name)
+    ctx = BuildContext(16, 2, (12,), Ledger(), gen(), torch.device("cpu"))
+    params = {"hidden": "12"} if name == "spiking-exact" else {}
+    learner = spec.build(ctx, spec.params_model(**params))
+    x, y = blobs(40, seed=5)
+    learner.train_step(x, y)
+    model = attack_forward(learner, x, name)
+    with torch.no_grad():
+        scores = model(x) * model.temperature
+    assert torch.allclose(scores, learner.predict(x).to(scores), atol=1e-5, rtol=1e-4)
+
+
+def test_stdp_spike_counts_are_masked_and_the_surrogate_defeats_it() -> None:
+    """The STDP network's true forward (Poisson spike-count vote) has no input gradient; the
+    BPDA surrogate gives one, keeps the forward values, and PGD through it lowers accuracy."""
+    spec = get_method("stdp-diehl-cook")
+    ctx = BuildContext(16, 2, (6,), Ledger(), gen(), torch.device("cpu"))
+    learner = spec.build(ctx, spec.params_model(mode="batched", steps=100, norm_per_input=0.5))
+    g = gen(6)  # two clean prototypes (left / right half bright): STDP learns them
+    y = torch.randint(0, 2, (200,), generator=g)
+    x = torch.rand(200, 16, generator=g) * 0.2
+    x[y == 0, :8] += 0.6
+    x[y == 1, 8:] += 0.6
+    for i in range(0, 200, 20):
+        learner.train_step(x[i : i + 20], y[i : i + 20])
+    model = attack_forward(learner, x, "stdp-diehl-cook")
+    assert model.exactness == "surrogate"
+    raw = gradient_masking(model.true_forward(), x, y, surrogate=True)
+    assert raw.masked and raw.zero_gradient_fraction == 1.0
+    through = gradient_masking(model, x, y, surrogate=True)
+    assert through.zero_gradient_fraction < 0.5
+    assert torch.equal(model(x), model.true_forward()(x))  # same forward values
+    s = attack_settings(eps=[0.3], steps=10, square_queries=0)
+    clean = accuracy_on(model, x, y)
+    attacked = accuracy_on(model, pgd_examples(model, as_images(x), y, 0.3, s), y)
+    assert clean > 0.9 and attacked < clean - 0.2
 
 
 def test_full_evaluation_with_transfer_and_square(backprop: Learner) -> None:
