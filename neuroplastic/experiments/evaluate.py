@@ -43,6 +43,7 @@ from neuroplastic.metrics.adversarial import (
     RobustnessReport,
     as_images,
     evaluate_robustness,
+    torchattacks_module,
     transfer_set,
 )
 from neuroplastic.metrics.attack_forward import attack_forward
@@ -186,6 +187,8 @@ def run_evaluation(
 
     start, started_at = time.perf_counter(), utc_now()
     names = [BASELINE, *(m for m in methods if m != BASELINE)]
+    if attack is not None:
+        torchattacks_module()  # a missing attack library fails before any training
     for name in names:  # a bad name or parameter fails before any training
         method_params(base_method(name)[0], method_overrides(name, overrides), exp.quick)
     if data is None:

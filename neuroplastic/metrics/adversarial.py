@@ -156,6 +156,27 @@ class RobustnessReport(BaseModel):
 
 
 # ------------------------------------------------------------------------------ helpers
+class AttackLibraryMissingError(ParameterError):
+    """torchattacks is not importable."""
+
+
+TORCHATTACKS_INSTALL = "pip install --no-deps torchattacks==3.5.1"
+"""How to install the attack library (``scripts/setup.sh`` does it; see the ``eval`` extra)."""
+
+
+def torchattacks_module() -> Any:
+    """The torchattacks module, or a one-line error saying how to install it."""
+    try:
+        import torchattacks
+    except ImportError:
+        raise AttackLibraryMissingError(
+            "adversarial: the attack library torchattacks is not installed; install it with "
+            f"'{TORCHATTACKS_INSTALL}' (without its declared torchvision, which would replace "
+            "torch; scripts/setup.sh does this)"
+        ) from None
+    return torchattacks
+
+
 def _batches(n: int, size: int) -> list[slice]:
     return [slice(i, min(i + size, n)) for i in range(0, n, size)]
 
@@ -200,7 +221,7 @@ def _attack_batched(
 
 def fgsm_examples(model: nn.Module, x: Tensor, y: Tensor, eps: float, s: AttackSettings) -> Tensor:
     """FGSM examples (torchattacks)."""
-    import torchattacks
+    torchattacks = torchattacks_module()
 
     return _attack_batched(torchattacks.FGSM(model, eps=eps), x, y, s.batch_size)
 
@@ -215,7 +236,7 @@ def pgd_examples(
     alpha: float | None = None,
 ) -> Tensor:
     """L∞ PGD examples with a random start (torchattacks), seeded by ``s.seed``."""
-    import torchattacks
+    torchattacks = torchattacks_module()
 
     steps = steps or s.steps
     alpha = alpha if alpha is not None else s.alpha_factor * eps / steps
@@ -228,7 +249,7 @@ def square_examples(
     model: nn.Module, x: Tensor, y: Tensor, eps: float, s: AttackSettings
 ) -> Tensor:
     """Square attack examples (gradient-free; torchattacks), ``s.square_queries`` queries."""
-    import torchattacks
+    torchattacks = torchattacks_module()
 
     atk = torchattacks.Square(
         model, norm="Linf", eps=eps, n_queries=s.square_queries, n_restarts=1, seed=s.seed
