@@ -27,7 +27,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from pydantic import BaseModel
 from rich.console import Console
@@ -37,6 +37,9 @@ from neuroplastic.atomic import write_json_atomic
 from neuroplastic.provenance import Provenance
 from neuroplastic.registry import Registry
 from neuroplastic.results import ResultRecord
+
+if TYPE_CHECKING:
+    from neuroplastic.store import RunStore
 
 P = TypeVar("P", bound=BaseModel)
 
@@ -59,6 +62,9 @@ class ExperimentContext:
     #: where an experiment that checkpoints keeps its checkpoint; ``runs.run_experiment`` sets
     #: it to the store's path for the run (keyed by store and run), None: the experiment's own
     checkpoint_path: Path | None = None
+    #: the run store the experiment is recorded in (set by ``runs.run_experiment``), for
+    #: experiments that record each of their method runs there too (``equal-budget``)
+    store: RunStore | None = None
 
 
 @dataclass
@@ -121,6 +127,7 @@ BUILTIN_EXPERIMENT_MODULES: tuple[str, ...] = (
     "neuroplastic.experiments.energy_protocol",
     "neuroplastic.experiments.spiking_reproduce",
     "neuroplastic.experiments.continual",
+    "neuroplastic.experiments.equal_budget",
     "neuroplastic.finepruning.experiment",
 )
 EXPERIMENTS: Registry[NamedExperiment[Any]] = Registry(

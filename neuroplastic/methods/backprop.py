@@ -77,10 +77,18 @@ class BackpropLearner(Learner):
     """MLP trained end to end by backpropagation.
 
     ``sign`` constrains every weight matrix (+1: ``w >= 0``, non-negative backprop; −1:
-    ``w <= 0``); biases stay free. None (the default) is unconstrained backprop.
+    ``w <= 0``); biases stay free. None (the default) is unconstrained backprop. ``masks``: one
+    existence mask per weight matrix (None: dense), for sparse variants such as SET.
     """
 
-    def __init__(self, ctx: BuildContext, p: BackpropParams, *, sign: int | None = None) -> None:
+    def __init__(
+        self,
+        ctx: BuildContext,
+        p: BackpropParams,
+        *,
+        sign: int | None = None,
+        masks: list[Tensor | None] | None = None,
+    ) -> None:
         super().__init__()
         self.ledger = ctx.ledger
         self.params = p
@@ -94,6 +102,7 @@ class BackpropLearner(Learner):
             requires_grad=True,
             sign=sign,
             bias_sign=None,
+            masks=masks,
         )
         self.optimizer = p.make_optimizer()
         self._synapses = self.model.synapses()

@@ -24,6 +24,7 @@ BUILTIN_METHOD_MODULES: tuple[str, ...] = (
     "neuroplastic.methods.local_rules",
     "neuroplastic.methods.pruned_backprop",
     "neuroplastic.methods.random_projection",
+    "neuroplastic.methods.set_sparse",
     "neuroplastic.methods.spiking_exact",
     "neuroplastic.methods.stdp_diehl_cook",
     "neuroplastic.methods.structural",

@@ -24,6 +24,8 @@ class MLP(nn.Module):
     backprop; −1: all ``<= 0``; None: free) and ``bias_sign`` every bias vector (default
     ``"same"`` as ``sign``; None leaves biases free). Constrained initial values are
     ``|w|·sign`` (see :class:`~neuroplastic.models.layers.DenseLayer`).
+    ``masks`` gives each layer's existence mask (``n_out × n_in`` bool, or None: dense), e.g. the
+    random sparse connectivity of SET (:mod:`neuroplastic.methods.set_sparse`).
     """
 
     def __init__(
@@ -38,11 +40,17 @@ class MLP(nn.Module):
         requires_grad: bool = True,
         sign: int | None = None,
         bias_sign: int | Literal["same"] | None = "same",
+        masks: Sequence[Tensor | None] | None = None,
     ) -> None:
         super().__init__()
         if len(sizes) < 2:
             raise ParameterError(f"an MLP needs at least input and output sizes (got {sizes})")
         self.sizes = [int(s) for s in sizes]
+        if masks is not None and len(masks) != len(self.sizes) - 1:
+            raise ParameterError(
+                f"masks: one per layer ({len(self.sizes) - 1}) expected, got {len(masks)}"
+            )
+        layer_masks = list(masks) if masks is not None else [None] * (len(self.sizes) - 1)
         self.act = activation(activation_name)
         self.layers = nn.ModuleList(
             DenseLayer(
@@ -56,6 +64,7 @@ class MLP(nn.Module):
                 requires_grad=requires_grad,
                 sign=sign,
                 bias_sign=bias_sign,
+                mask=layer_masks[i],
             )
             for i, (n_in, n_out) in enumerate(itertools.pairwise(self.sizes))
         )

@@ -298,7 +298,7 @@ def run_experiment(
         )
     ctx.console.print(f"run {run_id}: {named.name}, recorded in {store.url}")
     ckpt = store.checkpoint_path(run_id)  # used by experiments that checkpoint (with --resume)
-    ctx = dataclasses.replace(ctx, checkpoint_path=ckpt)
+    ctx = dataclasses.replace(ctx, checkpoint_path=ckpt, store=store)
     try:
         output = named.run(params, ctx)
     except KeyboardInterrupt:
