@@ -104,11 +104,11 @@ def test_the_key_depends_on_configuration_and_code_version_only():
     ("name", "sweep_id", "count"),
     [
         ("energy_savings.yaml", "energy-savings", 174),
-        ("equal_budget_structural.yaml", "equal-budget-structural", 9),
+        ("equal_budget_structural.yaml", "equal-budget-structural", 36),
     ],
 )
 def test_the_shipped_specs_validate(name, sweep_id, count):
-    """The savings table (58 configurations x 3 seeds) and the equal-budget contest."""
+    """The savings table (58 configurations x 3 seeds) and the equal-budget contest (12 x 3)."""
     from pathlib import Path
 
     sweep = load_spec(Path(__file__).parents[3] / "sweeps" / name)
