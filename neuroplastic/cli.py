@@ -161,6 +161,8 @@ def _experiment(opts: dict[str, Any]) -> Experiment:
         alphas=list(opts["m_alpha"] or []),
         nonsilent_eps=opts["nonsilent_eps"],
         info=opts["info"],
+        energy_model=opts["energy_model"],
+        meter=opts["meter"],
     )
     exp.validate()
     return exp

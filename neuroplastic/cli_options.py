@@ -127,6 +127,17 @@ NONSILENT = option(
     help="|w| above which a synapse is non-silent",
 )
 
+ENERGY_MODEL = option(
+    "energy_model",
+    str,
+    "cmos45-sram",
+    "--energy-model",
+    help=(
+        "energy table(s) of the estimate, comma-separated: cmos45, cmos45-sram, cmos45-dram, "
+        "loihi, or a .yaml/.json table file"
+    ),
+)
+
 #: Options of the commands that train methods (run, compare).
 TRAINING: OptionGroup = (
     CLASSES,
@@ -156,6 +167,14 @@ TRAINING: OptionGroup = (
     ),
     NONSILENT,
     option("info", bool, False, "--info", help="add I(X;Z), I(Z;Y) and bits per synapse"),
+    ENERGY_MODEL,
+    option(
+        "meter",
+        str,
+        "auto",
+        "--meter",
+        help="hardware energy meter: auto (Zeus: NVML GPU / RAPL CPU, where present) or off",
+    ),
 )
 
 # Set by the runner from the batch size, not by the user.

@@ -1,10 +1,15 @@
-"""Tables and plots of result records: accuracy beside what learning cost."""
+"""Tables and plots of result records: accuracy beside what learning cost.
+
+Energy columns carry their method in the header: ``learn J est. TABLE`` and ``infer J/sample
+est. TABLE`` (estimated from the counts with that table, one pair per table the records hold),
+``train J measured`` (the meter's ``train`` window, or ``unavailable``).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Group, RenderableType
 from rich.table import Table
@@ -49,8 +54,50 @@ def _fmt(value: object) -> str:
     return str(value)
 
 
+_ESTIMATE = "energy:estimated:"  # + "<learning|inference>:" + table name
+_MEASURED = "energy:measured:train"
+
+
+def _energy_field(record: ResultRecord, key: str) -> object:
+    energy = record.energy
+    if key == _MEASURED:
+        if energy is None:
+            return None
+        joules = energy.measured.joules("train")
+        return "unavailable" if joules is None else joules
+    kind, model = key[len(_ESTIMATE) :].split(":", 1)
+    est = None if energy is None else energy.estimate_named(model)
+    if est is None:
+        return None
+    return est.learning_j if kind == "learning" else est.inference_j_per_sample
+
+
+def energy_columns(records: Sequence[ResultRecord]) -> list[tuple[str, str]]:
+    """The energy columns of ``records``: each table's estimates, then the measurement."""
+    models: list[str] = []
+    for rec in records:
+        for est in rec.energy.estimated if rec.energy is not None else []:
+            if est.model not in models:
+                models.append(est.model)
+    columns = []
+    for model in models:
+        columns.append((f"{_ESTIMATE}learning:{model}", f"learn J est. {model}"))
+        columns.append((f"{_ESTIMATE}inference:{model}", f"infer J/sample est. {model}"))
+    if any(rec.energy is not None for rec in records):
+        columns.append((_MEASURED, "train J measured"))
+    return columns
+
+
+def table_columns(records: Sequence[ResultRecord]) -> list[tuple[str, str]]:
+    """:data:`COLUMNS` with the energy columns of ``records`` after SynOps."""
+    at = [key for key, _ in COLUMNS].index("synops_per_sample") + 1
+    return [*COLUMNS[:at], *energy_columns(records), *COLUMNS[at:]]
+
+
 def _field(record: ResultRecord, path: str) -> object:
-    """The value at a dotted attribute path, e.g. ``'ledger.m1'``."""
+    """The value at a dotted attribute path, e.g. ``'ledger.m1'`` (or an energy column)."""
+    if path.startswith("energy:"):
+        return _energy_field(record, path)
     value: object = record
     for part in path.split("."):
         value = getattr(value, part)
@@ -58,7 +105,7 @@ def _field(record: ResultRecord, path: str) -> object:
 
 
 # Narrow terminals: these columns hold one value for the whole comparison and move to the title.
-_SHARED = ("architecture", "device", "samples_seen")
+_SHARED = ("architecture", "device", "samples_seen", _MEASURED)
 _SHORT = {  # abbreviated headers of the compact layout
     "test acc": "acc",
     "synapses": "syn",
@@ -69,13 +116,26 @@ _SHORT = {  # abbreviated headers of the compact layout
     "SynOps/sample": "SynOps",
     "to target": "to tgt",
     "wall s": "s",
+    "train J measured": "meas. J train",
 }
 _LEFT = ("method", "arch", "device", "field")
 
 
-def _cells(rec: ResultRecord) -> list[str]:
+def _short(header: str) -> str:
+    """The compact header: abbreviated; energy columns keep their method (``est. J learn
+    <table>``, ``meas. J train``)."""
+    for long, short in (
+        ("learn J est. ", "est. J learn "),
+        ("infer J/sample est. ", "est. J/inf "),
+    ):
+        if header.startswith(long):
+            return short + header[len(long) :]
+    return _SHORT.get(header, header)
+
+
+def _cells(rec: ResultRecord, columns: Sequence[tuple[str, str]]) -> list[str]:
     row = []
-    for key, _ in COLUMNS:
+    for key, _ in columns:
         value = _field(rec, key)
         if key == "method" and (rec.restriction or rec.cache):  # restricted / cached run
             value = f"{value} ({'; '.join(t for t in (rec.restriction, rec.cache) if t)})"
@@ -111,11 +171,12 @@ def results_table(
     if title is None and records:
         r = records[0]
         title = f"{r.dataset} classes {r.classes} seed {r.seed}" + (" (quick)" if r.quick else "")
-    headers = [header for _, header in COLUMNS]
-    rows = [_cells(rec) for rec in records]
+    columns = table_columns(records)
+    headers = [header for _, header in columns]
+    rows = [_cells(rec, columns) for rec in records]
     if width is None or _width(headers, rows) <= width:
         return _table(title, headers, rows)
-    keys = [key for key, _ in COLUMNS]
+    keys = [key for key, _ in columns]
     shared = [
         i for i, key in enumerate(keys) if key in _SHARED and len({row[i] for row in rows}) == 1
     ]
@@ -123,7 +184,7 @@ def results_table(
     keep = [i for i in range(len(keys)) if i not in shared and i not in empty]
     context = ", ".join(f"{headers[i]} {rows[0][i]}" for i in shared)
     compact_title = f"{title} ({context})" if title and context else (title or context or None)
-    short = [_SHORT.get(headers[i], headers[i]) for i in keep]
+    short = [_short(headers[i]) for i in keep]
     compact_rows = [[row[i] for i in keep] for row in rows]
     if _width(short, compact_rows) <= width:
         return _table(compact_title, short, compact_rows)
@@ -156,13 +217,21 @@ def comparison_figure(records: Sequence[ResultRecord]) -> Figure:
     its non-silent synapses, joined by a dotted line. Methods of equal size (backprop and a
     fixed random projection both have 795,010 synapses) are so told apart by what they learned.
     Every point carries its method's name and its own marker.
+
+    Where the records carry energy, a third panel puts accuracy against learning energy in
+    joules: filled markers estimated (the first table's name in the axis label), hollow markers
+    measured by the meter (train window) where it was available; the title says when no run
+    was measured.
     """
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, (ax_syn, ax_energy) = plt.subplots(1, 2, figsize=(11, 4.4), constrained_layout=True)
+    joule_models = [key for key, _ in energy_columns(records) if "learning:" in key]
+    panels = 3 if joule_models else 2
+    fig, axes = plt.subplots(1, panels, figsize=(5.5 * panels, 4.4), constrained_layout=True)
+    ax_syn, ax_energy = axes[0], axes[1]
     for n, rec in enumerate(records):
         acc = 100 * rec.test_accuracy
         style = {"marker": _MARKERS[n % len(_MARKERS)], "color": f"C{n % 10}", "s": 50}
@@ -184,7 +253,9 @@ def comparison_figure(records: Sequence[ResultRecord]) -> Figure:
             ax.annotate(label, (x, acc), xytext=(5, 5), textcoords="offset points", fontsize=7)
     ax_syn.set_xlabel("synapses: plastic (filled, changed by learning) and non-silent (hollow)")
     ax_energy.set_xlabel("learning energy M1 = Σ|Δw|")
-    for ax in (ax_syn, ax_energy):
+    if joule_models:
+        _joules_panel(axes[2], records, joule_models[0])
+    for ax in axes:
         ax.set_xscale("log")
         ax.set_ylabel("test accuracy (%)")
         ax.grid(True, which="both", alpha=0.3)
@@ -194,6 +265,28 @@ def comparison_figure(records: Sequence[ResultRecord]) -> Figure:
         r = records[0]
         fig.suptitle(f"{r.dataset} {r.classes}, seed {r.seed}")
     return fig
+
+
+def _joules_panel(ax: Any, records: Sequence[ResultRecord], key: str) -> None:
+    """Accuracy against estimated (filled) and measured (hollow) learning joules."""
+    model = key.split("learning:", 1)[1]
+    measured_any = False
+    for n, rec in enumerate(records):
+        acc = 100 * rec.test_accuracy
+        marker, color = _MARKERS[n % len(_MARKERS)], f"C{n % 10}"
+        est = _energy_field(rec, key)
+        if isinstance(est, float) and est > 0:
+            ax.scatter([est], [acc], marker=marker, color=color, s=50, label=_label(rec))
+            ax.annotate(
+                _label(rec), (est, acc), xytext=(5, 5), textcoords="offset points", fontsize=7
+            )
+        meas = _energy_field(rec, _MEASURED)
+        if isinstance(meas, float) and meas > 0:
+            measured_any = True
+            ax.scatter([meas], [acc], marker=marker, facecolors="none", edgecolors=color, s=50)
+    ax.set_xlabel(f"learning energy (J): estimated, {model} (filled); measured (hollow)")
+    if not measured_any:
+        ax.set_title("measured: unavailable for every run (reason in the records)", fontsize=8)
 
 
 def plot_records(records: Sequence[ResultRecord], path: Path) -> None:

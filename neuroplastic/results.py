@@ -3,7 +3,9 @@
 Units: accuracies are fractions in [0, 1]; the learning cost (``record.ledger``: ``m0`` non-zero
 synaptic writes, ``m1``/``m1_min`` in weight units Σ|Δw|, see
 :class:`~neuroplastic.energy.summary.LedgerSummary`); SynOps are operations per inference
-sample; ``wall_s`` is seconds of training wall time (evaluation included).
+sample; ``energy`` holds joules, each figure labelled counted / estimated (its table) /
+measured (its meter) (:class:`~neuroplastic.energy.joules.EnergyReport`); ``wall_s`` is
+seconds of training wall time (evaluation included).
 
 The record is typed end to end: the ledger's numbers are a nested :class:`LedgerSummary`,
 method-specific numbers a typed part in ``method_fields`` (one model per kind, told apart by
@@ -21,6 +23,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from neuroplastic.atomic import write_json_atomic
+from neuroplastic.energy.joules import EnergyReport
 from neuroplastic.energy.summary import CountsModel, LedgerSummary
 from neuroplastic.metrics.signatures import Signatures
 from neuroplastic.provenance import Provenance
@@ -111,6 +114,10 @@ class ResultRecord(BaseModel):
     ledger: LedgerSummary = Field(description="learning cost: totals, per group, per phase")
     synops_per_sample: float = Field(description="effective SynOps per inference sample")
     synops_dense_per_sample: float = 0.0
+    energy: EnergyReport | None = Field(
+        None,
+        description="counted, estimated (table, source, pJ/op) and measured (meter) energy",
+    )
     method_fields: MethodFields | None = Field(
         None, description="numbers only some methods measure (typed per kind)"
     )

@@ -7,7 +7,12 @@ For a dense layer ``y = W x + b`` (W of shape n_out × n_in) and one input sampl
                                                    (only operations that can change y)
 
 For real-valued activations these are MACs; for binary spikes they are accumulates (ACs).
-Both are reported per sample, averaged over the samples counted.
+As in NeuroBench (``binary_inputs`` in its ``SynapticOperations`` metric), a layer call whose
+whole input batch lies in {−1, 0, 1} is a spiking layer and its operations are ACs; any other
+value makes them MACs. Spiking models that report synaptic events directly
+(:meth:`SynOpsCounter.add_events`) count ACs. Both are reported per sample, averaged over the
+samples counted; ``dense_ac`` / ``effective_ac`` are the AC parts of ``dense`` / ``effective``
+(the MAC parts are the differences).
 """
 
 from __future__ import annotations
@@ -27,6 +32,18 @@ class SynOps:
     dense: float
     effective: float
     samples: int
+    dense_ac: float = 0.0
+    effective_ac: float = 0.0
+
+    @property
+    def dense_mac(self) -> float:
+        """Dense operations of layers with real-valued (non-spike) inputs."""
+        return self.dense - self.dense_ac
+
+    @property
+    def effective_mac(self) -> float:
+        """Effective operations of layers with real-valued (non-spike) inputs."""
+        return self.effective - self.effective_ac
 
 
 class SynOpsCounter:
@@ -35,7 +52,16 @@ class SynOpsCounter:
     def __init__(self) -> None:
         self.dense = 0.0
         self.effective = 0.0
+        self.dense_ac = 0.0
+        self.effective_ac = 0.0
         self.samples = 0
+
+    def add_events(self, dense: float, effective: float) -> None:
+        """Count synaptic events of a spiking model (accumulates, ACs)."""
+        self.dense += dense
+        self.effective += effective
+        self.dense_ac += dense
+        self.effective_ac += effective
 
     def add_linear(self, x: Tensor, weight: Tensor, bias: Tensor | None) -> None:
         """Count one dense layer's forward pass on the batch ``x`` (B, n_in)."""
@@ -52,12 +78,18 @@ class SynOpsCounter:
                 effective += batch * float((bias != 0).sum())
             self.dense += dense
             self.effective += effective
+            if bool(((x == 0) | (x == 1) | (x == -1)).all()):  # spikes: accumulates
+                self.dense_ac += dense
+                self.effective_ac += effective
 
     def result(self) -> SynOps:
         """Per-sample averages (zero when no sample was counted)."""
         if self.samples == 0:
             return SynOps(0.0, 0.0, 0)
-        return SynOps(self.dense / self.samples, self.effective / self.samples, self.samples)
+        n = self.samples
+        return SynOps(
+            self.dense / n, self.effective / n, n, self.dense_ac / n, self.effective_ac / n
+        )
 
 
 _active: list[SynOpsCounter] = []

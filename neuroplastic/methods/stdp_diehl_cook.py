@@ -116,8 +116,10 @@ class STDPDiehlCookLearner(Learner):
             counter = active_counter()
             if counter is not None:  # each input spike is one event per existing synapse
                 reach = (w_in_major != 0).sum(1).to(torch.float64)
-                counter.effective += float(reach[events.i].sum())
-                counter.dense += float(events.batch * self.net.steps * w_in_major.numel())
+                counter.add_events(
+                    dense=float(events.batch * self.net.steps * w_in_major.numel()),
+                    effective=float(reach[events.i].sum()),
+                )
             c = raster.sum(0).to(counts.dtype)
             counts[idx] = c
             if learn:

@@ -27,6 +27,7 @@ from rich.console import Console
 
 from neuroplastic.checkpoint import checkpoint_owner
 from neuroplastic.data import DataSplits
+from neuroplastic.energy.meter import EnergyMeter, MeterSession
 from neuroplastic.errors import CheckpointError, DivergedError
 from neuroplastic.experiments.registry import ExperimentContext, ExperimentOutput, NamedExperiment
 from neuroplastic.methods import Learner
@@ -53,8 +54,16 @@ def run_method(
     console: Console | None = None,
     keep_checkpoint: bool = False,
     on_trained: Callable[[Learner], None] | None = None,
+    meter: EnergyMeter | None = None,
 ) -> ResultRecord:
     """Train method ``name`` and return its record (also saved in ``store``).
+
+    Energy: the record's ``energy`` holds the estimates of ``exp.energy_model`` and what the
+    meter read in the windows ``train`` (fit) and ``evaluate`` (the test evaluation); the meter
+    is ``meter`` if given (a test's fake), else the machine's (``exp.meter``: Zeus where a
+    counter answers), else the record says ``unavailable`` and why. A meter error leaves the
+    run going. A finished run returned by ``resume`` gets its estimates recomputed from its
+    stored counts with ``exp.energy_model``; its measurement is the stored one.
 
     ``on_trained`` receives the trained learner after its record is stored (evaluations that
     need the model itself, e.g. ``neuroplastic evaluate``; not called for a finished run that
@@ -83,6 +92,8 @@ def run_method(
                     f"{name}: already finished as run {done.run_id}; not trained again "
                     "(its stored record is used)"
                 )
+            if done.energy is not None:
+                done.energy = done.energy.with_tables(exp.energy_tables())
             return done
     learner = build_learner(name, params, exp, data, device)
     settings = LoopSettings(
@@ -157,9 +168,20 @@ def run_method(
             console.print(f"run {run_id}: {name}, recorded in {store.url}")
     x, y = data.train.x.to(device), data.train.y.to(device)
     xv, yv = data.val.x.to(device), data.val.y.to(device)
+    session = (
+        MeterSession(meter) if meter is not None else MeterSession.open(exp.meter, str(device))
+    )
+    start_samples = trainer.outcome.samples_seen
     try:
-        trainer.fit(x, y, xv, yv)
-        record = make_record(name, learner, trainer, exp, params, data, device)
+        with session.window("train"):
+            trainer.fit(x, y, xv, yv)
+        with session.window("evaluate"):
+            record = make_record(name, learner, trainer, exp, params, data, device)
+        note = None
+        if start_samples:
+            note = f"train window covers this attempt only (resumed at {start_samples} samples)"
+        if record.energy is not None:
+            record.energy.measured = session.result(note)
         record.run_id = run_id
         provenance = record.provenance = provenance.finished()
     except KeyboardInterrupt:
@@ -227,6 +249,7 @@ def compare(
     resume: bool = False,
     data: DataSplits | None = None,
     keep_checkpoints: bool = False,
+    meter: EnergyMeter | None = None,
 ) -> list[ResultRecord]:
     """Run each method on the same data split, hidden widths and seed; return their records.
 
@@ -252,6 +275,7 @@ def compare(
                 resume=resume,
                 console=console,
                 keep_checkpoint=keep_checkpoints,
+                meter=meter,
             )
         )
     return records

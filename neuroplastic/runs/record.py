@@ -7,6 +7,8 @@ from typing import Any
 import torch
 
 from neuroplastic.data import DataSplits
+from neuroplastic.energy.joules import energy_report
+from neuroplastic.energy.meter import MeasuredEnergy
 from neuroplastic.energy.summary import LedgerSummary
 from neuroplastic.energy.synops import measure_synops
 from neuroplastic.methods import Learner, TrainingParams
@@ -27,8 +29,13 @@ def make_record(
     params: TrainingParams,
     data: DataSplits,
     device: torch.device,
+    measured: MeasuredEnergy | None = None,
 ) -> ResultRecord:
-    """Evaluate on the test split and assemble the result record."""
+    """Evaluate on the test split and assemble the result record.
+
+    ``measured`` is the meter's reading (the caller, who holds the meter's windows, may also
+    set ``record.energy.measured`` afterwards); without it the record says it was not measured.
+    """
     x_test, y_test = data.test.x.to(device), data.test.y.to(device)
     synops = measure_synops(learner.inference_model, x_test)
     summary = LedgerSummary.from_ledger(learner.ledger)
@@ -40,6 +47,9 @@ def make_record(
     test_accuracy = accuracy(learner, x_test, y_test)
     chance = at_chance(test_accuracy, y_test)
     warnings = [] if chance is None else [f"test {chance}: the run did not learn"]
+    if measured is None:
+        measured = MeasuredEnergy(status="unavailable", method="none", reason="not measured")
+    energy = energy_report(summary.m0, summary.m1, synops, exp.energy_tables(), measured)
     return ResultRecord(
         method=name,
         dataset=data.dataset,
@@ -59,6 +69,7 @@ def make_record(
         ledger=summary,
         synops_per_sample=synops.effective,
         synops_dense_per_sample=synops.dense,
+        energy=energy,
         wall_s=outcome.wall_s,
         samples_seen=outcome.samples_seen,
         epochs_done=outcome.epochs_done,

@@ -10,6 +10,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
+from neuroplastic.energy.models import DEFAULT_MODEL, EnergyTable, resolve_models
 from neuroplastic.errors import ParameterError
 from neuroplastic.methods import TrainingParams, get_method
 from neuroplastic.params import build_params
@@ -40,6 +41,12 @@ class Experiment:
     progress: bool = True
     restrict: RestrictParams | None = None  # restriction policy applied to every method
     cache: CacheParams | None = None  # synaptic caching applied to every method
+    energy_model: str = DEFAULT_MODEL  # energy tables of the estimate, comma-separated
+    meter: str = "auto"  # hardware energy meter: auto (Zeus where a counter answers) or off
+
+    def energy_tables(self) -> list[EnergyTable]:
+        """The energy tables of ``energy_model`` (ParameterError naming an unknown one)."""
+        return resolve_models(self.energy_model)
 
     def validate(self) -> None:
         """Raise ParameterError for out-of-range settings."""
@@ -62,6 +69,9 @@ class Experiment:
             raise ParameterError(f"M_alpha exponents must be > 0 (got {self.alphas})")
         if self.eval_every < 0:
             raise ParameterError(f"eval-every must be >= 0 (got {self.eval_every})")
+        if self.meter not in ("auto", "off"):
+            raise ParameterError(f"--meter must be auto or off (got {self.meter!r})")
+        self.energy_tables()
 
 
 def method_params(name: str, overrides: dict[str, Any], quick: bool) -> TrainingParams:

@@ -121,8 +121,10 @@ class ThetaNetwork(nn.Module):
         self.last_trial = trial
         counter = active_counter()
         if counter is not None:
-            counter.effective += float(synaptic_events(trial, self.sizes).sum())
-            counter.dense += float(active.shape[0] * sum(s.n_total for s in self.weight_groups))
+            counter.add_events(
+                dense=float(active.shape[0] * sum(s.n_total for s in self.weight_groups)),
+                effective=float(synaptic_events(trial, self.sizes).sum()),
+            )
         return self.output_times(trial)
 
     @torch.no_grad()
