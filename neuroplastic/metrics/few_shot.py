@@ -13,12 +13,12 @@ Rows:
   ``probe_steps`` steps, rate ``probe_lr``, weight decay ``probe_decay``; codes standardised
   with the mean and sd of the unlabelled training set). The hidden layer saw the *unlabelled*
   training set: the table says so (``saw_unlabelled``).
-- **backprop, same examples**: the registered ``backprop`` learner on the same architecture
-  (784-H-C, Adam, rate ``backprop_lr``), ``backprop_steps`` full-batch steps on the k·C
-  examples only, from its usual random initialisation.
+- **backprop, same examples**: the ``backprop`` method's network and defaults on the same
+  architecture (784-H-C, ReLU, its U(±1/√n_in) initialisation, Adam at rate ``backprop_lr``),
+  ``backprop_steps`` full-batch steps on the k·C examples only (:func:`backprop_fit`).
 - **backprop from <method>'s features**: the same, but its first layer starts from the method's
-  input weights (rescaled to the standard deviation of backprop's own initial weights, written
-  through the door), so that "better from few examples" is not just "more data seen".
+  input weights (rescaled to the standard deviation of backprop's own initial weights), so that
+  "better from few examples" is not just "more data seen".
 
 A method whose features learned *with* labels (backprop and its variants, feedback alignment,
 the supervised spiking network) gets no probe row: its features saw every label.
@@ -26,6 +26,7 @@ the supervised spiking network) gets no probe row: its features saw every label.
 
 from __future__ import annotations
 
+import itertools
 import statistics
 from collections.abc import Callable
 from typing import TYPE_CHECKING
@@ -204,27 +205,41 @@ def backprop_fit(
 ) -> FitFn:
     """The backprop baseline on the same architecture; with ``init_weights`` (the method's
     input weights, n_hidden × n_features) its first layer starts from them, rescaled to the
-    standard deviation of backprop's own initial weights."""
-    from neuroplastic.energy.ledger import Ledger
-    from neuroplastic.methods import BuildContext, get_method
+    standard deviation of backprop's own initial weights.
 
-    spec = get_method("backprop")
-    params = spec.params_model.model_validate({"lr": s.backprop_lr, "optimizer": "adam"})
+    It is the ``backprop`` method's network and defaults (ReLU MLP n_features-H-C, weights and
+    biases U(±1/√n_in) drawn in the same order from a generator seeded with the draw's seed,
+    cross-entropy, Adam at ``backprop_lr``), trained with ``torch.optim.Adam`` on plain tensors:
+    the few examples need no ledger, and this runs twice as fast as the counted learner."""
+    from neuroplastic.models.layers import uniform_fan_in
 
     def fit(x: Tensor, y: Tensor, seed: int) -> float:
         g = torch.Generator().manual_seed(seed)
-        ctx = BuildContext(x.shape[1], classes, hidden, Ledger(), g, x.device)
-        learner = spec.build(ctx, params)
+        sizes = [x.shape[1], *hidden, classes]
+        params: list[Tensor] = []
+        for n_in, n_out in itertools.pairwise(sizes):
+            w, b = uniform_fan_in(n_out, n_in, g, True)
+            assert b is not None
+            params += [w.to(x), b.to(x)]
         if init_weights is not None:
-            first = learner.input_synapses()
-            w0 = first.w.detach()
-            src = init_weights.to(w0)
-            scale = float(w0.std()) / max(float(src.std()), 1e-12)
-            with torch.no_grad():
-                first.apply(src * scale - w0)  # through the door (its own throwaway ledger)
-        for _ in range(s.backprop_steps):
-            learner.train_step(x, y)
+            src = init_weights.to(params[0])
+            params[0] = src * (float(params[0].std()) / max(float(src.std()), 1e-12))
+        for p in params:
+            p.requires_grad_(True)
+
+        def forward(inputs: Tensor) -> Tensor:
+            h = inputs
+            for i in range(0, len(params) - 2, 2):
+                h = torch.relu(h @ params[i].T + params[i + 1])
+            return h @ params[-2].T + params[-1]
+
+        opt = torch.optim.Adam(params, lr=s.backprop_lr, fused=True)
+        with torch.enable_grad():
+            for _ in range(s.backprop_steps):
+                opt.zero_grad()
+                torch.nn.functional.cross_entropy(forward(x), y).backward()
+                opt.step()
         with torch.no_grad():
-            return float((learner.predict(x_test).argmax(1) == y_test).double().mean())
+            return float((forward(x_test).argmax(1) == y_test).double().mean())
 
     return fit
