@@ -449,7 +449,7 @@ def evaluate_cmd(
     from neuroplastic.experiments.evaluate_report import tables
     from neuroplastic.methods import default_comparison, get_method
     from neuroplastic.metrics.adversarial import attack_settings
-    from neuroplastic.metrics.few_shot import FewShotSettings
+    from neuroplastic.metrics.few_shot import few_shot_settings
     from neuroplastic.params import parse_assignments, split_overrides
     from neuroplastic.store import RunStore
 
@@ -479,10 +479,7 @@ def evaluate_cmd(
         fs: dict[str, Any] = {"shots": counts, "seed": seed}
         if draws is not None:
             fs["draws"] = draws
-        try:
-            shot_settings = FewShotSettings(**(quick_few_shot_settings(**fs) if quick else fs))
-        except ValueError as exc:
-            raise ParameterError(f"few-shot: {exc}") from None
+        shot_settings = few_shot_settings(**(quick_few_shot_settings(**fs) if quick else fs))
     exp = _experiment(
         {**opts, "target_accuracy": None, "eval_every": 0, "m_alpha": None, "info": False}
     )

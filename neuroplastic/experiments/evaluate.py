@@ -38,7 +38,7 @@ from rich.console import Console
 
 from neuroplastic.atomic import write_text_atomic
 from neuroplastic.data import DataSplits
-from neuroplastic.errors import NeuroplasticError
+from neuroplastic.errors import NeuroplasticError, ParameterError
 from neuroplastic.methods import Learner, get_method
 from neuroplastic.metrics.adversarial import (
     AttackSettings,
@@ -93,8 +93,13 @@ def evaluation_methods(names: list[str]) -> list[str]:
                 out += [v for v, (base, _) in VARIANTS.items() if base == m]
         else:
             out.append(name)
+    known = available_methods()
     for name in out:
-        known_method(name)
+        if name not in VARIANTS and name not in known:
+            raise ParameterError(
+                f"evaluate: unknown method {name!r}; available: {', '.join(known)}, "
+                f"{', '.join(VARIANTS)} or {ALL}"
+            )
     return list(dict.fromkeys(out))
 
 

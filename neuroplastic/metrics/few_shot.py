@@ -29,7 +29,7 @@ from __future__ import annotations
 import itertools
 import statistics
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import torch
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -85,6 +85,19 @@ class FewShotRow(BaseModel):
     kind: str = Field(description="probe, backprop (same examples), backprop from features")
     saw_unlabelled: bool = Field(description="its features saw the unlabelled training set")
     results: list[ShotResult]
+
+
+def few_shot_settings(**values: Any) -> FewShotSettings:
+    """Validated settings; a bad value fails as a one-line ParameterError naming it."""
+    from pydantic import ValidationError
+
+    try:
+        return FewShotSettings(**values)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        message = str(first["msg"]).removeprefix("Value error, ")
+        raise ParameterError(f"few-shot: {where}: {message}") from None
 
 
 def draw_examples(y: Tensor, classes: int, shots: int, seed: int) -> Tensor:
