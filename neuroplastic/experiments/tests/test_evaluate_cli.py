@@ -16,7 +16,7 @@ import pytest
         (["--methods", "all", "--set", "nosuch.lr=1"], ["'nosuch'"]),
     ],
 )
-def test_bad_input_fails_in_one_line(run_main, tmp_path, args, expected):  # type: ignore[no-untyped-def]
+def test_bad_input_fails_in_one_line(run_main, tmp_path, args, expected):
     code, _, stderr = run_main("evaluate", *args, "--quick", "--out", str(tmp_path / "out"))
     assert code == 2, stderr
     assert stderr.startswith("error:") and stderr.count("\n") == 1, stderr
