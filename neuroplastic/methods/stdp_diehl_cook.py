@@ -27,14 +27,16 @@ raised by ``boost_hz`` (the paper's rule), up to ``max_boosts`` times.
 
 from __future__ import annotations
 
+import math
 from typing import Any, ClassVar, Literal
 
+import numpy as np
 import torch
 from pydantic import Field
 from torch import Tensor
 
 from neuroplastic.energy.synops import active_counter
-from neuroplastic.errors import NonFiniteUpdateError
+from neuroplastic.errors import NonFiniteUpdateError, ParameterError
 from neuroplastic.methods.base import BuildContext, Learner, LearnerTags, TrainingParams, one_hot
 from neuroplastic.methods.registry import register_method
 from neuroplastic.models.diehl_cook import (
@@ -42,6 +44,7 @@ from neuroplastic.models.diehl_cook import (
     input_currents,
     normalized,
     poisson_events,
+    poisson_raster,
     simulate,
     theta_decay,
 )
@@ -62,6 +65,20 @@ class STDPDiehlCookParams(TrainingParams, STDPParams, DiehlCookParams):
         5000, ge=1, le=10**9, description="samples per class averaged for label assignment"
     )
     predict_seed: int = Field(12345, ge=0, description="seed of the Poisson input at predict")
+    engine: Literal["auto", "numba", "torch"] = Field(
+        "auto",
+        description="numba: event-driven CPU kernel; torch: tensor ops (any device); "
+        "auto: numba on the CPU when installed",
+    )
+
+
+def _load_kernel() -> Any:
+    """The Numba kernels (:mod:`neuroplastic.methods._stdp_kernel`), or None without Numba."""
+    try:
+        from neuroplastic.methods import _stdp_kernel
+    except ImportError:
+        return None
+    return _stdp_kernel
 
 
 def _sub(model: type[Any], p: STDPDiehlCookParams) -> Any:
@@ -97,6 +114,14 @@ class STDPDiehlCookLearner(Learner):
         seed = int(torch.randint(0, 2**62, (1,), generator=ctx.generator))
         self.gen = torch.Generator(device=ctx.device).manual_seed(seed)
         self.writes = 0
+        self.kernel = None if p.engine == "torch" or ctx.device.type != "cpu" else _load_kernel()
+        if p.engine == "numba" and self.kernel is None:
+            raise ParameterError(
+                "stdp-diehl-cook: engine='numba' needs Numba and the CPU "
+                f"(device {ctx.device.type}; pip install 'neuroplastic[fast]')"
+            )
+        self._acc: tuple[np.ndarray, np.ndarray] | None = None  # float64 (n, n_in) A, D
+        self._dw: Tensor | None = None  # float32 (n, n_in), zero between writes
 
     # ------------------------------------------------------------- presentation
     def _present(
@@ -143,19 +168,101 @@ class STDPDiehlCookLearner(Learner):
             rate += self.net.boost_hz
         return counts, torch.stack([a_sum, d_sum]), spikes_total
 
+    def _present_fast(self, x: Tensor, learn: bool, gen: torch.Generator) -> tuple[Tensor, Tensor]:
+        """:meth:`_present` by the Numba kernel: spike counts (B, n) of the last presentation of
+        each sample and the spikes of each neuron over all presentations; with ``learn`` the
+        STDP sums are added to the accumulators ``self._acc``."""
+        kernel = self.kernel
+        assert kernel is not None
+        net = self.net
+        batch = x.shape[0]
+        counts = torch.zeros(batch, self.n_exc)
+        spikes_total = torch.zeros(self.n_exc, dtype=torch.float64)
+        w = self.fc1.w.detach().numpy()
+        theta = self.theta.numpy()
+        if learn and self._acc is None:
+            self._acc = (np.zeros(w.shape), np.zeros(w.shape))
+        acc = self._acc if learn and self._acc is not None else (np.zeros((1, 1)),) * 2
+        decay = math.exp(-net.dt / net.tau_m)
+        consts = np.array(
+            [decay, net.v_rest * (1.0 - decay), net.v_reset, net.v_thresh, net.theta_plus,
+             net.w_inh, net.v_rest],
+            dtype=np.float32,
+        )  # fmt: skip
+        d = np.arange(net.steps + 1) * self.rule.dt
+        pre_decay = np.exp(-d / self.rule.tau_pre)
+        post_decay = np.exp(-d / self.rule.tau_post)
+        idx = torch.arange(batch)
+        rate = net.max_rate_hz
+        for _ in range(net.max_boosts + 1):
+            raster, col_b, col_i = poisson_raster(x[idx], rate, net.steps, net.dt, gen)
+            col_start = torch.zeros(idx.numel() + 1, dtype=torch.long)
+            col_start[1:] = torch.bincount(col_b, minlength=idx.numel()).cumsum(0)
+            c = np.zeros((idx.numel(), self.n_exc), dtype=np.float32)
+            kernel.present(
+                w, theta, raster.numpy(), col_start.numpy(), col_i.numpy(), consts,
+                round(net.refractory / net.dt), net.one_spike, learn, pre_decay, post_decay,
+                c, acc[0], acc[1],
+            )  # fmt: skip
+            ct = torch.from_numpy(c)
+            self._count_synops(raster, col_i, idx.numel())
+            counts[idx] = ct
+            spikes_total += ct.sum(0, dtype=torch.float64)
+            low = ct.sum(1) < net.min_spikes
+            if not bool(low.any()):
+                break
+            idx = idx[low]
+            rate += net.boost_hz
+        return counts, spikes_total
+
+    def _count_synops(self, raster: Tensor, col_i: Tensor, batch: int) -> None:
+        """Each input spike is one synaptic event per existing synapse of its input."""
+        counter = active_counter()
+        if counter is not None:
+            w = self.fc1.w.detach()
+            reach = (w != 0).sum(0).to(torch.float64)  # synapses per input
+            per_col = raster.sum(0).to(torch.float64)
+            counter.effective += float(per_col @ reach[col_i])
+            counter.dense += float(batch * raster.shape[0] * w.numel())
+
+    def _propose_fast(self, spikes: Tensor) -> tuple[Tensor, bool]:
+        """ΔW of the rows of the neurons that spiked (zero elsewhere) from the accumulated sums
+        (kernel :func:`~neuroplastic.methods._stdp_kernel.propose`), and whether it is finite."""
+        assert self.kernel is not None and self._acc is not None
+        if self._dw is None:
+            self._dw = torch.zeros_like(self.fc1.w.detach())
+        r = self.rule
+        rule = np.array([r.eta_post, r.eta_pre, r.x_tar, r.mu, r.w_max])
+        finite = self.kernel.propose(
+            self.fc1.w.detach().numpy(), self._acc[0], self._acc[1], spikes.numpy(), rule,
+            float(self.total), self._dw.numpy(),
+        )  # fmt: skip
+        if not finite:
+            self._dw.zero_()
+        return self._dw, bool(finite)
+
     @torch.no_grad()
     def _learn(self, x: Tensor, y: Tensor) -> None:
         w = self.fc1.w.detach()
-        counts, sums, spikes = self._present(x, w.T.contiguous(), True, self.gen)
-        dw = stdp_delta(sums[0], sums[1], spikes, w, self.rule)
-        new = normalized((w + dw).clamp(0.0, self.rule.w_max), self.total)
+        if self.kernel is not None:
+            counts, spikes = self._present_fast(x, True, self.gen)
+            dw, finite = self._propose_fast(spikes)
+        else:
+            counts, sums, spikes = self._present(x, w.T.contiguous(), True, self.gen)
+            step = stdp_delta(sums[0], sums[1], spikes, w, self.rule)
+            new = normalized((w + step).clamp(0.0, self.rule.w_max), self.total)
+            dw = torch.where(spikes[:, None] > 0, new - w, 0.0)  # rows of neurons that spiked
+            finite = bool(torch.isfinite(dw).all())
         self.writes += 1
-        if not bool(torch.isfinite(new).all()):  # the trainer reports this as 'diverged'
+        if not finite:  # the trainer reports this as 'diverged'
             raise NonFiniteUpdateError(
                 f"stdp-diehl-cook: non-finite weights proposed at write {self.writes} "
                 "(nothing written)"
             )
-        self.fc1.apply(new - w)
+        self.fc1.apply(dw)
+        if self.kernel is not None:
+            dw[spikes > 0] = 0.0  # the buffer is zero between writes
+        spikes = spikes.to(self.theta.dtype)
         decay = theta_decay(self.net) ** x.shape[0]
         self.theta.mul_(decay).add_(spikes, alpha=self.net.theta_plus)
         self._count_classes(counts, y)
@@ -189,6 +296,13 @@ class STDPDiehlCookLearner(Learner):
         """Spike counts (B, n_exc) without learning (θ fixed, fixed-seed Poisson input)."""
         x = x.to(self.fc1.w.device)
         gen = torch.Generator(device=x.device).manual_seed(self.p.predict_seed)
+        if self.kernel is not None:
+            if x.shape[0] == 0:
+                return torch.zeros(0, self.n_exc)
+            return torch.cat(
+                [self._present_fast(x[k : k + 1024], False, gen)[0]
+                 for k in range(0, x.shape[0], 1024)]
+            )  # fmt: skip
         w_in_major = self.fc1.w.detach().T.contiguous()
         chunk = 256  # bounds the (T, chunk, n) rasters
         if x.shape[0] == 0:

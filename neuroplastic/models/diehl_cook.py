@@ -59,7 +59,9 @@ class DiehlCookParams(BaseModel):
     init_max: float = Field(0.3, gt=0, le=100, description="initial weights U(0, init_max)")
     min_spikes: int = Field(5, ge=0, le=10_000, description="re-present below this many spikes")
     boost_hz: float = Field(32.0, ge=0, le=1000, description="rate increase per re-presentation")
-    max_boosts: int = Field(3, ge=0, le=100, description="re-presentations at most")
+    max_boosts: int = Field(
+        10, ge=0, le=100, description="re-presentations at most (the paper: until enough)"
+    )
 
 
 @dataclass
@@ -82,10 +84,13 @@ class InputEvents:
         return self.t * self.batch + self.b
 
 
-def poisson_events(
+def poisson_raster(
     x: Tensor, rate_hz: float, steps: int, dt: float, generator: torch.Generator | None
-) -> InputEvents:
-    """Poisson spike events for intensities x (B, n_in) in [0, 1] at ``rate_hz`` per unit."""
+) -> tuple[Tensor, Tensor, Tensor]:
+    """Poisson input spikes for intensities x (B, n_in) in [0, 1] at ``rate_hz`` per unit, as a
+    (T, K) bool raster over the K (sample, input) pairs with non-zero intensity, and those
+    pairs ``(col_b, col_i)`` sorted by sample then input. Random numbers are drawn only for the
+    K columns (the same draws as :func:`poisson_events`)."""
     if x.dim() != 2:
         raise ShapeError(f"Diehl & Cook: input {tuple(x.shape)} must be (B, n_in)")
     if not torch.isfinite(x).all() or float(x.min()) < 0 or float(x.max()) > 1:
@@ -93,10 +98,18 @@ def poisson_events(
     nz = torch.nonzero(x > 0)  # (K, 2) sorted by (b, i)
     prob = x[nz[:, 0], nz[:, 1]] * (rate_hz * dt / 1000.0)
     draws = torch.rand(steps, nz.shape[0], generator=generator, device=x.device)
-    raster = draws < prob
+    return draws < prob, nz[:, 0], nz[:, 1]
+
+
+def poisson_events(
+    x: Tensor, rate_hz: float, steps: int, dt: float, generator: torch.Generator | None
+) -> InputEvents:
+    """Poisson spike events for intensities x (B, n_in) in [0, 1] at ``rate_hz`` per unit."""
+    raster, col_b, col_i = poisson_raster(x, rate_hz, steps, dt, generator)
     tk = torch.nonzero(raster)  # sorted by t, then k
-    ev = nz[tk[:, 1]]
-    return InputEvents(tk[:, 0], ev[:, 0], ev[:, 1], raster, nz[:, 0], nz[:, 1], steps, x.shape[0])
+    return InputEvents(
+        tk[:, 0], col_b[tk[:, 1]], col_i[tk[:, 1]], raster, col_b, col_i, steps, x.shape[0]
+    )
 
 
 def input_currents(events: InputEvents, w_in_major: Tensor) -> Tensor:

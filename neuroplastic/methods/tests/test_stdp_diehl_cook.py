@@ -7,7 +7,14 @@ from neuroplastic.energy.ledger import Ledger
 from neuroplastic.errors import DivergedError, NonFiniteUpdateError
 from neuroplastic.methods import BuildContext, get_method
 from neuroplastic.methods import stdp_diehl_cook as sdc
-from neuroplastic.models.diehl_cook import normalized, poisson_events
+from neuroplastic.models.diehl_cook import (
+    DiehlCookParams,
+    input_currents,
+    normalized,
+    poisson_events,
+    simulate,
+)
+from neuroplastic.rules.stdp import STDPParams, stdp_event_sums
 from neuroplastic.train import LoopSettings, Trainer
 
 
@@ -30,12 +37,15 @@ def patterns(n_samples, seed=0):
 
 
 FAST = {"steps": 100, "max_rate_hz": 255.0, "w_inh": 20.0}
+ENGINES = ["torch", pytest.param("numba", marks=pytest.mark.skipif(
+    sdc._load_kernel() is None, reason="numba is not installed"))]  # fmt: skip
 
 
-def test_batch_of_one_equals_online():
+@pytest.mark.parametrize("engine", ENGINES)
+def test_batch_of_one_equals_online(engine):
     x, y = patterns(4)
-    online = build(mode="online", batch_size=4, **FAST)
-    batched = build(mode="batched", batch_size=1, **FAST)
+    online = build(mode="online", batch_size=4, engine=engine, **FAST)
+    batched = build(mode="batched", batch_size=1, engine=engine, **FAST)
     online.train_step(x, y)
     for k in range(4):
         batched.train_step(x[k : k + 1], y[k : k + 1])
@@ -90,10 +100,11 @@ def reference_batch(learner, x):
     return new, theta
 
 
+@pytest.mark.parametrize("engine", ENGINES)
 @pytest.mark.parametrize("extra", [{}, {"x_tar": 0.4, "mu": 1.0}])
-def test_batched_equals_sequential_reference(extra):
+def test_batched_equals_sequential_reference(extra, engine):
     x, y = patterns(5, seed=2)
-    learner = build(mode="batched", batch_size=5, min_spikes=0, **FAST, **extra)
+    learner = build(mode="batched", batch_size=5, min_spikes=0, engine=engine, **FAST, **extra)
     learner.train_step(*patterns(3, seed=9))  # not at the initial weights
     new, theta = reference_batch(learner, x)
     learner.train_step(x, y)
@@ -125,19 +136,95 @@ def test_no_autograd_graph_and_writes_only_through_synapses():
     assert counts.m0 > 0
 
 
-def test_divergence_stops_with_step_and_writes_nothing(monkeypatch):
-    learner = build(**FAST)
+@pytest.mark.parametrize("engine", ENGINES)
+def test_divergence_stops_with_step_and_writes_nothing(monkeypatch, engine):
+    learner = build(engine=engine, **FAST)
     x, y = patterns(8)
     learner.train_step(x, y)
     before = learner.fc1.w.detach().clone()
     m0 = learner.ledger.counts("fc1.weight").m0
-    monkeypatch.setattr(sdc, "stdp_delta", lambda a, d, n, w, p: torch.full_like(w, math.nan))
+
+    def poison():  # a non-finite proposal
+        if engine == "torch":
+            monkeypatch.setattr(
+                sdc, "stdp_delta", lambda a, d, n, w, p: torch.full_like(w, math.nan)
+            )
+        else:
+            learner._acc[0][:] = math.nan  # the kernel's pair sums
+
+    poison()
     with pytest.raises(NonFiniteUpdateError, match="at write 2"):
         learner.train_step(x, y)
     assert torch.equal(learner.fc1.w.detach(), before)
     assert learner.ledger.counts("fc1.weight").m0 == m0
     # through the training loop the run stops as 'diverged' with its step
+    poison()
     with pytest.raises(DivergedError, match="diverged at step 1") as info:
         Trainer(learner, LoopSettings(epochs=1, batch_size=8)).fit(x, y, x, y)
     assert info.value.step == 1
     assert torch.equal(learner.fc1.w.detach(), before)
+
+
+@pytest.mark.skipif(sdc._load_kernel() is None, reason="numba is not installed")
+@pytest.mark.parametrize("one_spike", [True, False])
+def test_kernel_equals_tensor_simulation_on_the_same_spikes(one_spike):
+    """The event-driven kernel (lazy traces, gathered weight rows) gives the raster of the dense
+    tensor simulation and the pair sums of the closed-form event sums, on the same spikes."""
+    kernel = sdc._load_kernel()
+    g = torch.Generator().manual_seed(3)
+    n, n_in, batch = 30, 50, 4
+    net = DiehlCookParams(steps=120, max_rate_hz=200.0, w_inh=5.0, one_spike=one_spike)
+    rule = STDPParams()
+    w = torch.rand(n, n_in, generator=g) * 0.6
+    theta = torch.rand(n, generator=g)
+    x = torch.rand(batch, n_in, generator=g) * (torch.rand(batch, n_in, generator=g) < 0.6)
+    ev = poisson_events(x, net.max_rate_hz, net.steps, net.dt, g)
+    raster = simulate(input_currents(ev, w.T.contiguous()), theta, net)
+    post = torch.nonzero(raster)
+    a_ref, d_ref = stdp_event_sums(
+        ev.raster, ev.col_b, ev.col_i, (post[:, 0], post[:, 1], post[:, 2]), n_in, n, rule
+    )
+    col_start = torch.zeros(batch + 1, dtype=torch.long)
+    col_start[1:] = torch.bincount(ev.col_b, minlength=batch).cumsum(0)
+    decay = math.exp(-net.dt / net.tau_m)
+    consts = torch.tensor(
+        [decay, net.v_rest * (1 - decay), net.v_reset, net.v_thresh, net.theta_plus, net.w_inh,
+         net.v_rest]
+    ).numpy()  # fmt: skip
+    lags = torch.arange(net.steps + 1, dtype=torch.float64)
+    counts = torch.zeros(batch, n)
+    a_acc = torch.zeros(n, n_in, dtype=torch.float64)
+    d_acc = torch.zeros(n, n_in, dtype=torch.float64)
+    kernel.present(
+        w.numpy(), theta.numpy(), ev.raster.numpy(), col_start.numpy(), ev.col_i.numpy(),
+        consts, 5, one_spike, True, torch.exp(-lags / rule.tau_pre).numpy(),
+        torch.exp(-lags / rule.tau_post).numpy(), counts.numpy(), a_acc.numpy(), d_acc.numpy(),
+    )  # fmt: skip
+    assert raster.sum() > 20  # the comparison is not vacuous
+    assert torch.equal(counts, raster.sum(0).float())
+    torch.testing.assert_close(a_acc.float(), a_ref, rtol=1e-5, atol=1e-5)
+    torch.testing.assert_close(d_acc.float(), d_ref, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.skipif(sdc._load_kernel() is None, reason="numba is not installed")
+def test_engines_agree_and_only_spiking_rows_are_written():
+    x, y = patterns(6, seed=4)
+    fast = build(mode="batched", batch_size=6, engine="numba", min_spikes=0, **FAST)
+    ref = build(mode="batched", batch_size=6, engine="torch", min_spikes=0, **FAST)
+    w0 = fast.fc1.w.detach().clone()
+    fast.train_step(x, y)
+    ref.train_step(x, y)
+    torch.testing.assert_close(fast.fc1.w.detach(), ref.fc1.w.detach(), rtol=1e-5, atol=1e-6)
+    torch.testing.assert_close(fast.theta, ref.theta)
+    changed = (fast.fc1.w.detach() != w0).any(1)
+    spiked = fast.theta > 0
+    assert bool(spiked.any()) and not bool(spiked.all())
+    assert torch.equal(changed, spiked)
+    assert fast.ledger.counts("fc1.weight").m0 <= int(spiked.sum()) * 20
+    torch.testing.assert_close(fast.predict(x), ref.predict(x))
+
+
+def test_numba_engine_without_numba_is_refused(monkeypatch):
+    monkeypatch.setattr(sdc, "_load_kernel", lambda: None)
+    with pytest.raises(Exception, match="engine='numba' needs Numba"):
+        build(engine="numba")
