@@ -89,16 +89,37 @@ def poisson_raster(
 ) -> tuple[Tensor, Tensor, Tensor]:
     """Poisson input spikes for intensities x (B, n_in) in [0, 1] at ``rate_hz`` per unit, as a
     (T, K) bool raster over the K (sample, input) pairs with non-zero intensity, and those
-    pairs ``(col_b, col_i)`` sorted by sample then input. Random numbers are drawn only for the
-    K columns (the same draws as :func:`poisson_events`)."""
+    pairs ``(col_b, col_i)`` sorted by sample then input.
+
+    Each column spikes at each step with probability p = min(1, x · rate · dt); the steps
+    between its spikes are drawn as geometric gaps, ``1 + ⌊ln(1 − U) / ln(1 − p)⌋`` with U
+    uniform in [0, 1) (the same process as one Bernoulli draw per step, with about p·T + 6√(p·T)
+    + 8 draws per column instead of T: at 63.75 Hz and 1 ms, 48 instead of 250).
+    """
     if x.dim() != 2:
         raise ShapeError(f"Diehl & Cook: input {tuple(x.shape)} must be (B, n_in)")
     if not torch.isfinite(x).all() or float(x.min()) < 0 or float(x.max()) > 1:
         raise DataError("Diehl & Cook: input intensities must be finite and in [0, 1]")
     nz = torch.nonzero(x > 0)  # (K, 2) sorted by (b, i)
-    prob = x[nz[:, 0], nz[:, 1]] * (rate_hz * dt / 1000.0)
-    draws = torch.rand(steps, nz.shape[0], generator=generator, device=x.device)
-    return draws < prob, nz[:, 0], nz[:, 1]
+    n_cols = nz.shape[0]
+    raster = torch.zeros(steps, n_cols, dtype=torch.bool, device=x.device)
+    if n_cols == 0:
+        return raster, nz[:, 0], nz[:, 1]
+    prob = (x[nz[:, 0], nz[:, 1]] * (rate_hz * dt / 1000.0)).clamp(max=1.0)
+    log_q = torch.log1p(-prob)  # −inf where p = 1: every gap is 1
+    mean = steps * float(prob.max())
+    draws = int(mean + 6.0 * math.sqrt(mean) + 8.0)
+    last = torch.full((n_cols,), -1.0, device=x.device)  # step of the last spike drawn
+    cols = torch.arange(n_cols, device=x.device)
+    while cols.numel() > 0:
+        u = torch.rand(draws, cols.numel(), generator=generator, device=x.device)
+        gaps = (torch.log1p(-u) / log_q[cols]).floor_().clamp_(max=steps).add_(1)
+        times = gaps.cumsum(0).add_(last[cols])  # integers, exact in float32 below 2**24
+        row, col = torch.nonzero(times < steps, as_tuple=True)
+        raster.view(-1)[times[row, col].to(torch.long) * n_cols + cols[col]] = True
+        last[cols] = times[-1]
+        cols = cols[times[-1] < steps - 1]  # columns whose next spike may still fall inside
+    return raster, nz[:, 0], nz[:, 1]
 
 
 def poisson_events(
