@@ -15,7 +15,14 @@ bisect) keeps one snapshot of the bits at the last load that met the target (eve
 is at least that one) and restores it when the bisection steps down; a load below the snapshot
 (only when the starting load already fails) rebuilds from empty. Both storages see the same
 patterns and queries, so they return the same M_ε for the same seed (tested).
-``storage="auto"`` picks packed for the Willshaw rule without ANE when m·n > 4096², else dense.
+``storage="int"`` keeps integer counters (:class:`~neuroplastic.memory.intcounters.IntCounters`:
+M11 only, symmetric triangle for auto-association, the smallest unsigned type that holds the
+run's counts; weights evaluated from the counts during retrieval,
+:mod:`~neuroplastic.memory.int_retrieval`), which makes every rule fit at n = 10^5 (5 GB in
+uint8). ``storage="auto"`` picks packed for the Willshaw rule without ANE when m·n > 4096²,
+integer counters for the other cases above 4096², else dense. The memory a point needs is
+estimated before anything is allocated (:meth:`CapacityConfig.memory_estimate`); above
+``memory_limit_gb`` the configuration is refused with the estimate.
 
 **Patterns** are drawn in chunks of 2048 from one seeded generator whose state at every chunk
 start is kept, so any chunk can be redrawn instead of held (at n = 10^5 the ~2·10^7 stored
@@ -36,6 +43,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any, Literal
 
+import numpy as np
 import torch
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from torch import Tensor
@@ -50,6 +58,13 @@ from neuroplastic.memory.capacity import (
     willshaw_load,
 )
 from neuroplastic.memory.core import MemoryCore
+from neuroplastic.memory.int_retrieval import IntMemory, retrieve_int
+from neuroplastic.memory.intcounters import (
+    IntCounters,
+    choose_counter_dtype,
+    entries,
+    estimate_bytes,
+)
 from neuroplastic.memory.packed import PackedWillshaw, retrieve_packed
 from neuroplastic.memory.patterns import (
     add_query_noise,
@@ -63,6 +78,7 @@ from neuroplastic.memory.rules import RuleName, RuleParams
 __all__ = ["CapacityConfig", "measure_capacity"]
 
 _CHUNK = 2048
+_HIST_WIDTH = 64
 _STEP = 32 * _CHUNK  # patterns per storage call
 
 
@@ -98,10 +114,16 @@ class CapacityConfig(BaseModel):
         description="first load of the search, as a fraction of the one-step Willshaw estimate",
     )
     growth: float = Field(2.0, gt=1, le=100, description="gallop factor of the search (load × g)")
-    storage: Literal["auto", "dense", "packed"] = Field(
+    storage: Literal["auto", "dense", "packed", "int"] = Field(
         "auto",
-        description="float counters (any rule), 1 bit/synapse (Willshaw), or auto (packed when "
-        "rule=willshaw, no ANE and m·n > 4096²)",
+        description="float counters (any rule), 1 bit/synapse (Willshaw), integer counters "
+        "(any rule), or auto (m·n > 4096²: packed for Willshaw without ANE, else int)",
+    )
+    counter_dtype: Literal["auto", "uint8", "uint16", "uint32"] = Field(
+        "auto", description="integer counter type (storage=int); auto = smallest safe for the run"
+    )
+    memory_limit_gb: float = Field(
+        16.0, gt=0, le=1024, description="refuse a point whose estimated memory exceeds this (GB)"
     )
     pseudo_count: float = Field(1e-3, gt=0, le=10, description="Bayesian pseudo-count (counts)")
     bcpnn_alpha: float = Field(0.01, gt=0, le=10, description="BCPNN pseudo-count α (counts)")
@@ -123,7 +145,55 @@ class CapacityConfig(BaseModel):
         k, ell = self.sizes()[2:]
         if not (1 <= k < m and 1 <= ell < self.n):
             raise ValueError(f"activities must satisfy 1 <= k < m, 1 <= l < n (got k={k}, l={ell})")
+        need = self.memory_estimate()
+        if need > self.memory_limit_gb * 1e9:
+            raise ValueError(
+                f"n={self.n} with storage={self.kind()} needs about {need / 1e9:.1f} GB "
+                f"(estimated before allocation) > memory_limit_gb={self.memory_limit_gb}"
+            )
         return self
+
+    def kind(self) -> str:
+        """The storage this point uses: 'dense', 'packed' or 'int'."""
+        if self.storage != "auto":
+            return self.storage
+        m = self.n if self.m is None else self.m
+        if m * self.n <= 4096 * 4096:
+            return "dense"
+        return "packed" if self.rule == "willshaw" and not self.ane else "int"
+
+    def search_limit(self) -> int:
+        """Largest load the search may store: ``max_patterns`` or 8·m·n/(k·l)."""
+        m, n, k, ell = self.sizes()
+        return self.max_patterns or max(1, int(8 * m * n / (k * ell)))
+
+    def dtype(self) -> str:
+        """The integer counter type (storage=int): given, or the smallest safe for the run."""
+        if self.counter_dtype != "auto":
+            return self.counter_dtype
+        m, n, k, ell = self.sizes()
+        if self.auto:
+            q = k * (k - 1) / (n * (n - 1)) if self.activity == "constant" else (k / n) ** 2
+        else:
+            q = k * ell / (m * n)
+        return choose_counter_dtype(entries(m, n, self.auto), self.search_limit(), q)
+
+    def memory_estimate(self) -> int:
+        """Bytes this point needs (estimate before allocation): the store plus scratch.
+
+        dense: float32 M11 plus the cached/derived weight matrices (≈ 20 (m, n) float32
+        arrays for the derived rules at their peak, 8 for Willshaw); packed: two bit matrices;
+        int: the counters, a potentials chunk (256 MB) with a few copies, per-column
+        statistics.
+        """
+        m, n = self.sizes()[:2]
+        kind = self.kind()
+        if kind == "packed":
+            return 2 * ((m + 7) // 8) * n + 64 * self.queries * n
+        if kind == "dense":
+            return 4 * m * n * (8 if self.rule == "willshaw" else 20)
+        scratch = 6 * min(self.queries * n * 8, 1 << 28) + 8 * (_HIST_WIDTH + 16) * n
+        return estimate_bytes(m, n, self.auto, self.dtype()) + scratch
 
     def sizes(self) -> tuple[int, int, int, int]:
         """(m, n, k, l) with defaults filled in."""
@@ -134,10 +204,7 @@ class CapacityConfig(BaseModel):
 
     def packed(self) -> bool:
         """Whether this point uses the bit-packed Willshaw store."""
-        if self.storage != "auto":
-            return self.storage == "packed"
-        m = self.n if self.m is None else self.m
-        return self.rule == "willshaw" and not self.ane and m * self.n > 4096 * 4096
+        return self.kind() == "packed"
 
 
 class _PatternBank:
@@ -265,8 +332,9 @@ def measure_capacity(
         bcpnn_alpha=cfg.bcpnn_alpha,
         bcpnn_alpha_prime=cfg.bcpnn_alpha_prime,
     )
-    packed = cfg.packed()
-    keep = not packed
+    kind = cfg.kind()
+    packed = kind == "packed"
+    keep = kind == "dense"
     inputs = _PatternBank(m, k, cfg.activity, seed, keep)
     outputs = inputs if cfg.auto else _PatternBank(n, ell, cfg.activity, seed + 7919, keep)
     params = RetrievalParams(
@@ -278,7 +346,7 @@ def measure_capacity(
         ane=cfg.ane,
         ane_levels=cfg.ane_levels,
     )
-    limit = cfg.max_patterns or max(1, int(8 * m * n / (k * ell)))
+    limit = cfg.search_limit()
     z = max(1, round((1 - cfg.p10) * k))
     analytic = willshaw_capacity(cfg.eps, k, ell, m, n, z) if cfg.p01 == 0 else None
     start = max(1, min(limit, int(cfg.start * analytic) if analytic else 64))
@@ -291,6 +359,26 @@ def measure_capacity(
         def complete(query: Tensor) -> tuple[Tensor, int]:
             res = retrieve_packed(store.mem, query.to(device), params, auto=cfg.auto)
             return res.output, res.steps
+    elif kind == "int":
+        counters = IntCounters(
+            m, n, auto=cfg.auto, dtype=cfg.dtype(), memory_limit=cfg.memory_limit_gb * 1e9
+        )
+        imem = IntMemory(counters, rule)
+        int_state = {"load": 0}
+
+        def set_load(load: int) -> None:
+            cur = int_state["load"]
+            lo, hi, sign = (cur, load, 1) if load > cur else (load, cur, -1)
+            for s in range(lo, hi, _STEP):
+                e = min(hi, s + _STEP)
+                iu, vu = inputs.range(s, e)
+                iv, vv = (iu, vu) if cfg.auto else outputs.range(s, e)
+                counters.add_indices(iu, iv, sign, valid_u=vu, valid_v=vv)
+            int_state["load"] = load
+
+        def complete(query: Tensor) -> tuple[Tensor, int]:
+            res = retrieve_int(imem, query, params)
+            return res.output.to(torch.float32), res.steps
     else:
         core = MemoryCore(m, n, rule, auto=cfg.auto, device=device, cache_size=6)
         dense_state = {"load": 0}
@@ -385,6 +473,10 @@ def measure_capacity(
             if packed:
                 total = store.mem.popcount()
                 diag = int(store.mem.diagonal().sum()) if cfg.auto else 0
+            elif kind == "int":
+                nnz = int(np.count_nonzero(counters.store))
+                diag = int(np.count_nonzero(counters.mu)) if cfg.auto else 0
+                total = 2 * nnz + diag if cfg.auto else nnz
             else:
                 m11 = core.counters.m11
                 total = int((m11 > 0).sum())
@@ -399,11 +491,27 @@ def measure_capacity(
             row["capacity_bits_per_nonsilent_synapse"] = c * (m * n) / max(potentiated, 1)
     else:
         row["capacity_bits_per_synapse"] = 0.0
-    row["storage"] = "packed" if packed else "dense"
+    row["storage"] = kind
+    if kind == "int":
+        row["counter_dtype"] = counters.dtype
+        row["counter_bytes"] = counters.nbytes
+        row["max_count"] = counters.max_count()
+        row["bayes_bias_method"] = dict(imem.bias_method)
+    row["memory_estimate_bytes"] = cfg.memory_estimate()
+    row["peak_rss_bytes"] = _peak_rss_bytes()
     row["store_seconds"] = timing["store"]
     row["retrieve_seconds"] = timing["retrieve"]
     row["seconds"] = time.perf_counter() - t0
     return row
+
+
+def _peak_rss_bytes() -> int | None:
+    """Peak resident memory of this process so far (``ru_maxrss``; None where unavailable)."""
+    try:
+        import resource
+    except ImportError:  # pragma: no cover - not on POSIX
+        return None
+    return int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss) * 1024
 
 
 class _PackedStore:

@@ -111,23 +111,40 @@ def feedback_loop(
 ) -> RetrievalResult:
     """The retrieval iteration shared by every memory: x = potentials(state); clamp the
     query's units; k-WTA (``winners``) or x ≥ threshold(state); feed back until a fixed point of
-    the whole batch or ``params.iterations`` steps."""
+    the whole batch or ``params.iterations`` steps.
+
+    ``potentials`` and ``threshold`` must treat rows independently (every memory here does), so
+    a row that reached its fixed point stays there: later steps compute only the rows still
+    moving (same result, less work: most queries settle in 2-3 steps).
+    """
     state = query
     extra: Tensor | None = None
     steps = 0
+    live = torch.arange(query.shape[0], device=query.device)
     for _ in range(params.iterations):
-        x, extra = potentials(state)
+        sub = state[live]
+        x, ex = potentials(sub)
         if params.clamp:
-            x = torch.where(query > 0, torch.full_like(x, torch.inf), x)
+            x = torch.where(query[live] > 0, torch.full_like(x, torch.inf), x)
         if params.mode == "kwta":
             assert winners is not None
             out = kwta(x, winners)
         else:
-            out = (x >= threshold(state) - 1e-6).to(torch.float32)
+            out = (x >= threshold(sub) - 1e-6).to(sub.dtype)
+        if ex is not None:
+            if extra is None:
+                extra = torch.zeros(query.shape[0], dtype=ex.dtype, device=ex.device)
+            extra[live] = ex
         steps += 1
-        if params.iterations > 1 and torch.equal(out, state):
+        if params.iterations == 1:
+            state = out.to(query.dtype)
             break
-        state = out
+        moving = (out != sub).any(1)
+        if not bool(moving.any()):
+            break
+        state = state.clone()
+        state[live] = out.to(state.dtype)
+        live = live[moving]
     return RetrievalResult(state, steps, extra)
 
 
