@@ -211,10 +211,12 @@ def _emit(
     records: list[ResultRecord], json_path: Path | None, plot: Path | None, store_url: str
 ) -> None:
     from neuroplastic.outputs import Destination, export_records, kept_in_store
-    from neuroplastic.report import plot_records, results_table
+    from neuroplastic.report import energy_notes, plot_records, results_table
     from neuroplastic.results import write_records
 
     console.print(results_table(records, width=console.width))
+    for line in energy_notes(records):
+        console.print(f"energy: {line}", highlight=False, soft_wrap=True)
     destinations = []
     if json_path is not None:
         destinations.append(
@@ -545,11 +547,17 @@ def runs_list(
 def runs_show(
     run_id: Annotated[int, typer.Argument(help="run id (see `neuroplastic runs list`)")],
     store: StoreOption = None,
+    energy_model: Annotated[
+        str | None,
+        typer.Option(
+            "--energy-model", help="re-estimate the stored counts with these energy tables"
+        ),
+    ] = None,
 ) -> None:
     """Show one run: its parameters, status, metrics over time and result record."""
     from rich.table import Table
 
-    from neuroplastic.report import results_table
+    from neuroplastic.report import energy_notes, results_table
     from neuroplastic.results import ResultRecord
     from neuroplastic.store import RunStore
 
@@ -596,7 +604,13 @@ def runs_show(
         console.print_json(json.dumps(result, default=str))
     elif result:
         record = ResultRecord.model_validate(result)
+        if energy_model is not None and record.energy is not None:
+            from neuroplastic.energy.models import resolve_models
+
+            record.energy = record.energy.with_tables(resolve_models(energy_model))
         console.print(results_table([record], title="result", width=console.width))
+        for line in energy_notes([record]):
+            console.print(f"energy: {line}", highlight=False, soft_wrap=True)
         for warning in record.warnings:
             console.print(f"[yellow]warning:[/yellow] {warning}")
 

@@ -88,6 +88,26 @@ def energy_columns(records: Sequence[ResultRecord]) -> list[tuple[str, str]]:
     return columns
 
 
+def energy_notes(records: Sequence[ResultRecord]) -> list[str]:
+    """One line per energy table and per meter of ``records``: what each column is made of
+    (table name, source, pJ per operation; meter method, or unavailable and why)."""
+    lines: dict[str, None] = {}
+    for rec in records:
+        if rec.energy is None:
+            continue
+        for est in rec.energy.estimated:
+            costs = ", ".join(
+                f"{op} {'-' if pj is None else f'{pj:g}'}" for op, pj in est.costs_pj.items()
+            )
+            lines[f"estimated with {est.model} (pJ/op: {costs}; {est.source})"] = None
+        m = rec.energy.measured
+        if m.status == "measured":
+            lines[f"measured by {m.method}"] = None
+        else:
+            lines[f"measured: unavailable ({m.reason})"] = None
+    return list(lines)
+
+
 def table_columns(records: Sequence[ResultRecord]) -> list[tuple[str, str]]:
     """:data:`COLUMNS` with the energy columns of ``records`` after SynOps."""
     at = [key for key, _ in COLUMNS].index("synops_per_sample") + 1

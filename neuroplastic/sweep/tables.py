@@ -51,6 +51,30 @@ CURVE_STEP_KEYS = ("samples_seen", "samples", "step")
 
 _MAX_DEPTH = 3
 
+ENERGY_ESTIMATE_PREFIX = "result.energy.learn_J_est."
+ENERGY_MEASURED = "result.energy.train_J_measured"
+
+
+def _energy_columns(record: Mapping[str, Any], out: dict[str, Any]) -> None:
+    """A method record's joules, each column named with its method: the estimates per table
+    (``result.energy.learn_J_est.<table>``, ``result.energy.infer_J_per_sample_est.<table>``),
+    the meter's status and its ``train`` joules (absent, never zero, when unavailable)."""
+    energy = record.get("energy")
+    if not isinstance(energy, Mapping):
+        return
+    for est in energy.get("estimated") or []:
+        if isinstance(est, Mapping) and est.get("model"):
+            out[f"{ENERGY_ESTIMATE_PREFIX}{est['model']}"] = est.get("learning_j")
+            out[f"result.energy.infer_J_per_sample_est.{est['model']}"] = est.get(
+                "inference_j_per_sample"
+            )
+    measured = energy.get("measured")
+    if isinstance(measured, Mapping):
+        out["result.energy.measured"] = measured.get("status")
+        train = (measured.get("windows") or {}).get("train")
+        if measured.get("status") == "measured" and isinstance(train, Mapping):
+            out[ENERGY_MEASURED] = train.get("joules")
+
 
 def _flatten(value: Any, prefix: str, out: dict[str, Any], depth: int = 0) -> None:
     if isinstance(value, Mapping):
@@ -88,6 +112,7 @@ def sweep_rows(store: SweepStore, sweep_id: str) -> list[dict[str, Any]]:
             row[f"param.{key}"] = value
         if entry.record is not None and entry.status == "finished":
             _flatten(entry.record, "result", row)
+            _energy_columns(entry.record, row)
         rows.append(row)
     return rows
 
@@ -171,6 +196,7 @@ def write_tensorboard(store: SweepStore, sweep_id: str, out_dir: Path) -> list[P
             if entry.record is not None:
                 flat: dict[str, Any] = {}
                 _flatten(entry.record, "result", flat)
+                _energy_columns(entry.record, flat)
                 for name, value in flat.items():
                     if isinstance(value, (int, float)) and not isinstance(value, bool):
                         writer.add_scalar(name, float(value), global_step=0)
@@ -199,7 +225,13 @@ def default_metrics(rows: Sequence[Mapping[str, Any]]) -> list[str]:
     """The :data:`DEFAULT_METRICS` present in the rows, else their first three numeric results."""
     present = [m for m in DEFAULT_METRICS if any(m in row for row in rows)]
     if present:
-        return present
+        energy = [
+            c
+            for c in _columns(rows)
+            if c.startswith(ENERGY_ESTIMATE_PREFIX)
+            or (c == ENERGY_MEASURED and any(_numeric(r.get(c)) is not None for r in rows))
+        ]
+        return present + energy
     numeric = [
         c
         for c in _columns(rows)

@@ -143,3 +143,16 @@ def test_malformed_table_fails_in_one_line_naming_file_and_field(tmp_path, text,
 def test_missing_table_file_is_named(tmp_path):
     with pytest.raises(ParameterError, match="cannot read the table"):
         resolve_model(str(tmp_path / "nope.json"))
+
+
+def test_the_readme_table_example_loads(tmp_path):
+    import re
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[3] / "README.md").read_text()
+    example = re.search(r"```yaml\n(# my-chip\.yaml.*?)```", readme, re.S)
+    assert example is not None
+    path = tmp_path / "my-chip.yaml"
+    path.write_text(example.group(1))
+    table = resolve_model(str(path))
+    assert (table.name, table.mac_pj, table.ac_pj, table.write_pj) == ("my-chip", 1.5, 0.25, 2.0)

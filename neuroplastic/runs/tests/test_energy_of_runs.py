@@ -105,3 +105,18 @@ def test_a_record_without_energy_still_reads(toy_data, toy_exp, store):
     old = record.model_dump()
     del old["energy"]  # a record written before the energy part existed
     assert ResultRecord.model_validate(old).energy is None
+
+
+def test_runs_show_prints_the_methods_and_re_estimates(toy_data, toy_exp, store, tmp_path, cli):
+    record = run_method("backprop", SETTINGS, toy_exp, store, data=toy_data, meter=KnownJoules())
+    where = str(tmp_path / "runs.sqlite")
+    code, out = cli("runs", "show", str(record.run_id), "--store", where)
+    assert code == 0, out
+    assert "energy: estimated with cmos45-sram (pJ/op: mac 9.6, ac 5.9, write 10.9" in out
+    assert "energy: measured by fake meter (known joules)" in out
+    code, out = cli("runs", "show", str(record.run_id), "--store", where, "--energy-model", "loihi")
+    assert code == 0, out
+    assert "estimated with loihi (pJ/op: mac -, ac 23.6, write 120" in out
+    assert "cmos45-sram" not in out.split("result")[-1]
+    code, out = cli("runs", "show", str(record.run_id), "--store", where, "--energy-model", "x")
+    assert code == 2 and "unknown energy model 'x'" in out
