@@ -482,8 +482,18 @@ def evaluate_cmd(
         if draws is not None:
             fs["draws"] = draws
         shot_settings = few_shot_settings(**(quick_few_shot_settings(**fs) if quick else fs))
+    from neuroplastic.runs import Experiment
+
     exp = _experiment(
-        {**opts, "target_accuracy": None, "eval_every": 0, "m_alpha": None, "info": False}
+        {
+            "energy_model": Experiment.energy_model,  # evaluate has no energy options
+            "meter": Experiment.meter,
+            **opts,
+            "target_accuracy": None,
+            "eval_every": 0,
+            "m_alpha": None,
+            "info": False,
+        }
     )
     with RunStore(store) as run_store:
         report = run_evaluation(

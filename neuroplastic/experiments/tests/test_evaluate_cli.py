@@ -23,3 +23,17 @@ def test_bad_input_fails_in_one_line(run_main, tmp_path, args, expected):
     for text in expected:
         assert text in stderr
     assert not (tmp_path / "out").exists()  # nothing trained or written
+
+
+@pytest.mark.mnist
+def test_evaluate_quick_end_to_end_on_mnist(run_main, tmp_path):
+    """The command itself (options → experiment → report): tiny, on the quick MNIST split."""
+    out = tmp_path / "out"
+    code, stdout, stderr = run_main(
+        "evaluate", "--quick", "--hidden", "16", "--methods", "random-projection",
+        "--set", "epochs=1", "--adversarial", "--samples", "20", "--eps", "0.1,0.3",
+        "--few-shot", "--shots", "1,5", "--draws", "2", "--out", str(out), "--no-progress",
+    )  # fmt: skip
+    assert code == 0, stderr
+    assert "worst-case robust accuracy" in stdout and "FEWER" in stdout
+    assert (out / "evaluation.json").is_file() and (out / "robustness.png").is_file()
