@@ -41,8 +41,10 @@ def present(  # pragma: no cover - compiled
     ref_steps: int,
     one_spike: bool,
     learn: bool,
+    nearest: bool,
     pre_decay: Any,
     post_decay: Any,
+    post2_decay: Any,
     counts: Any,
     a_acc: Any,
     d_acc: Any,
@@ -52,8 +54,11 @@ def present(  # pragma: no cover - compiled
     ``w`` (n, n_in) float32; ``theta`` (n,) float32; ``raster`` (T, K_total) bool input spikes,
     columns ``col_start[b]:col_start[b+1]`` belong to sample b (input ``col_i``);
     ``consts`` float32 ``[decay, drift, v_reset, v_thresh, theta_plus, w_inh, v_rest]``;
-    ``pre_decay[d] = e^(−d dt/τ_pre)``, ``post_decay[d] = e^(−d dt/τ_post)`` (float64, d ≤ T).
-    With ``learn`` the pair sums are added to ``a_acc``/``d_acc`` (n, n_in) float64.
+    ``pre_decay[d] = e^(−d dt/τ_pre)``, ``post_decay[d] = e^(−d dt/τ_post)`` (float64, d ≤ T);
+    ``post2_decay`` the same for τ_post2, or empty for the pair rule. ``nearest``: a spike sets
+    its trace to 1 instead of adding 1. With ``learn`` the sums of
+    :func:`neuroplastic.rules.stdp.stdp_step_sums` are added to ``a_acc``/``d_acc`` (n, n_in)
+    float64.
     """
     n = w.shape[0]
     steps = raster.shape[0]
@@ -66,7 +71,9 @@ def present(  # pragma: no cover - compiled
     z_prev = np.zeros(n, np.bool_)
     free_at = np.zeros(n, np.int64)
     x_post = np.zeros(n, np.float64)
+    x_post2 = np.zeros(n, np.float64)
     t_post = np.zeros(n, np.int64)
+    triplet = post2_decay.size > 0
     spiked = np.empty(n, np.int64)
     for b in range(col_start.size - 1):
         c0, c1 = col_start[b], col_start[b + 1]
@@ -95,7 +102,10 @@ def present(  # pragma: no cover - compiled
                         for s in range(n_spiked):
                             j = spiked[s]
                             d_acc[j, i] += x_post[j] * post_decay[t - t_post[j]]
-                        x_pre[k] = x_pre[k] * pre_decay[t - t_pre[k]] + 1.0
+                        if nearest:
+                            x_pre[k] = 1.0
+                        else:
+                            x_pre[k] = x_pre[k] * pre_decay[t - t_pre[k]] + 1.0
                         t_pre[k] = t
             n_now = np.float32(n_prev)
             for j in range(n):
@@ -132,17 +142,29 @@ def present(  # pragma: no cover - compiled
                     thr[j] = thr[j] + theta_plus
                     counts[b, j] += 1.0
                     if learn:
-                        for k in range(n_cols):
-                            a_acc[j, col_i[c0 + k]] += x_pre[k] * pre_decay[t - t_pre[k]]
-                        if x_post[j] == 0.0:
+                        first = x_post[j] == 0.0
+                        gate = 1.0
+                        if triplet:
+                            gate = 0.0 if first else x_post2[j] * post2_decay[t - t_post[j]]
+                        if gate != 0.0:
+                            for k in range(n_cols):
+                                a_acc[j, col_i[c0 + k]] += gate * x_pre[k] * pre_decay[t - t_pre[k]]
+                        if first:
                             spiked[n_spiked] = j
                             n_spiked += 1
                             x_post[j] = 1.0
+                            x_post2[j] = 1.0
+                        elif nearest:
+                            x_post[j] = 1.0
+                            x_post2[j] = 1.0
                         else:
                             x_post[j] = x_post[j] * post_decay[t - t_post[j]] + 1.0
+                            if triplet:
+                                x_post2[j] = x_post2[j] * post2_decay[t - t_post[j]] + 1.0
                         t_post[j] = t
         for s in range(n_spiked):
             x_post[spiked[s]] = 0.0
+            x_post2[spiked[s]] = 0.0
 
 
 @numba.njit(nogil=True, cache=True)

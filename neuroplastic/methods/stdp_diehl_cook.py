@@ -49,7 +49,7 @@ from neuroplastic.models.diehl_cook import (
     theta_decay,
 )
 from neuroplastic.roles import SynapseRole
-from neuroplastic.rules.stdp import STDPParams, stdp_delta, stdp_event_sums
+from neuroplastic.rules.stdp import STDPParams, stdp_delta, stdp_event_sums, stdp_step_sums
 from neuroplastic.synapses import Synapses
 
 
@@ -147,7 +147,14 @@ class STDPDiehlCookLearner(Learner):
                 )
             c = raster.sum(0).to(counts.dtype)
             counts[idx] = c
-            if learn:
+            if learn and not self.rule.linear:  # nearest-spike traces / triplet: step by step
+                pre = torch.zeros(self.net.steps, len(idx), self.n_in, device=x.device)
+                pre[events.t, events.b, events.i] = 1.0
+                a, d = stdp_step_sums(pre, raster, self.rule)
+                a_sum += a
+                d_sum += d
+                spikes_total += c.sum(0)
+            elif learn:
                 post = torch.nonzero(raster)  # (t, b, j), b indexes x[idx]
                 a, d = stdp_event_sums(
                     events.raster,
@@ -192,6 +199,9 @@ class STDPDiehlCookLearner(Learner):
         d = np.arange(net.steps + 1) * self.rule.dt
         pre_decay = np.exp(-d / self.rule.tau_pre)
         post_decay = np.exp(-d / self.rule.tau_post)
+        tau2 = self.rule.tau_post2
+        post2_decay = np.exp(-d / tau2) if tau2 > 0 else np.zeros(0)
+        nearest = self.rule.trace == "nearest"
         idx = torch.arange(batch)
         rate = net.max_rate_hz
         for _ in range(net.max_boosts + 1):
@@ -201,8 +211,8 @@ class STDPDiehlCookLearner(Learner):
             c = np.zeros((idx.numel(), self.n_exc), dtype=np.float32)
             kernel.present(
                 w, theta, raster.numpy(), col_start.numpy(), col_i.numpy(), consts,
-                round(net.refractory / net.dt), net.one_spike, learn, pre_decay, post_decay,
-                c, acc[0], acc[1],
+                round(net.refractory / net.dt), net.one_spike, learn, nearest, pre_decay,
+                post_decay, post2_decay, c, acc[0], acc[1],
             )  # fmt: skip
             ct = torch.from_numpy(c)
             self._count_synops(raster, col_i, idx.numel())
@@ -222,8 +232,10 @@ class STDPDiehlCookLearner(Learner):
             w = self.fc1.w.detach()
             reach = (w != 0).sum(0).to(torch.float64)  # synapses per input
             per_col = raster.sum(0).to(torch.float64)
-            counter.effective += float(per_col @ reach[col_i])
-            counter.dense += float(batch * raster.shape[0] * w.numel())
+            counter.add_events(
+                dense=float(batch * raster.shape[0] * w.numel()),
+                effective=float(per_col @ reach[col_i]),
+            )
 
     def _propose_fast(self, spikes: Tensor) -> tuple[Tensor, bool]:
         """ΔW of the rows of the neurons that spiked (zero elsewhere) from the accumulated sums

@@ -27,21 +27,30 @@ d = t_pre − t_post > 0,
     D_ji = Σ_{pre spikes (s, i)} Σ_{post spikes (t, j), t < s} K_dep(s − t)
     ΔW = η_post (A − x_tar n_j) ⊙ (w_max − W)^μ − η_pre D        (n_j: spikes of neuron j)
 
-:func:`stdp_event_sums` computes A and D read at the output spikes only (the fast path, used
-by the method); :func:`stdp_trace_sums` computes
+:func:`stdp_event_sums` computes A and D read at the output spikes only (the fast path of
+the tensor engine); :func:`stdp_trace_sums` computes
 them from the step-by-step trace recurrences over dense rasters (the reference it is tested
 against). Weights W are (n_post, n_in), as every layer here.
+
+**The rule of Diehl & Cook's published code** (Brian, ``Diehl&Cook_spiking_MNIST.py``) differs
+from the text in two ways, both available here: traces are *set* to 1 at a spike
+(``trace="nearest"``, also BindsNET's default), and potentiation is gated by a second, slower
+postsynaptic trace read just before the spike (``tau_post2=40`` ms; ``w += η_post x_pre
+x_post2,before``: a triplet rule under which a neuron's first spike does not potentiate).
+These sums are not linear in the spikes; :func:`stdp_step_sums` steps them (reference), the
+method's Numba kernel updates them at events with lazily decaying traces.
 """
 
 from __future__ import annotations
 
 import math
+from typing import Literal
 
 import torch
 from pydantic import BaseModel, ConfigDict, Field
 from torch import Tensor
 
-from neuroplastic.errors import ShapeError
+from neuroplastic.errors import ParameterError, ShapeError
 
 
 class STDPParams(BaseModel):
@@ -56,6 +65,17 @@ class STDPParams(BaseModel):
     x_tar: float = Field(0.0, ge=0, le=100, description="target presynaptic trace x_tar")
     mu: float = Field(0.0, ge=0, le=10, description="weight-dependence exponent μ")
     dt: float = Field(1.0, gt=0, le=100, description="time step (ms)")
+    trace: Literal["additive", "nearest"] = Field(
+        "additive", description="a spike adds 1 to its trace, or sets it to 1 (nearest spike)"
+    )
+    tau_post2: float = Field(
+        0.0, ge=0, le=1e6, description="slow post trace (ms) gating potentiation; 0: pair rule"
+    )
+
+    @property
+    def linear(self) -> bool:
+        """Whether the sums have the closed form over spike pairs (additive pair rule)."""
+        return self.trace == "additive" and self.tau_post2 == 0.0
 
 
 def _check_events(times: Tensor, index: Tensor, what: str) -> None:
@@ -85,6 +105,11 @@ def stdp_event_sums(
     the output spikes only, so the cost is T·K + (output spikes × columns of their sample) —
     never a per-step trace update of all synapses.
     """
+    if not p.linear:
+        raise ParameterError(
+            "STDP: the event sums need trace='additive' and tau_post2=0 "
+            f"(got trace={p.trace!r}, tau_post2={p.tau_post2}); use stdp_step_sums"
+        )
     post_t, post_b, post_j = post
     _check_events(post_t, post_j, "post")
     if spikes.dim() != 2 or col_b.shape != (spikes.shape[1],) or col_i.shape != col_b.shape:
@@ -124,6 +149,55 @@ def stdp_event_sums(
     a_flat.index_add_(0, flat, trace_pre.view(-1)[at].to(torch.float32))
     d_flat.index_add_(0, flat, tail.view(-1)[at].to(torch.float32))
     return a_flat.view(n_post, n_in), d_flat.view(n_post, n_in)
+
+
+def stdp_step_sums(pre: Tensor, post: Tensor, p: STDPParams) -> tuple[Tensor, Tensor]:
+    """Pair sums ``(A, D)`` (each (n_post, n_in), summed over the batch) by stepping the traces
+    through dense rasters ``pre`` (T, B, n_in) and ``post`` (T, B, n_post); every variant.
+
+    Per step t: the traces decay (x ← e^(−dt/τ) x), then input spikes update x_pre (+1, or set
+    to 1 with ``trace="nearest"``) and meet the postsynaptic trace of *earlier* output spikes,
+    ``D_ji += x_post,j``; output spikes meet the presynaptic trace including this step's
+    inputs, ``A_ji += x_pre,i · g_j``, with ``g_j = 1`` (pair rule) or, with ``tau_post2 > 0``,
+    the slow postsynaptic trace x_post2,j *before* this spike (Diehl & Cook's published code:
+    ``post2before``, τ = 40 ms, nearest-spike traces; a neuron's first spike in a presentation
+    does not potentiate); then x_post and x_post2 take the output spikes. Slow (T dense steps):
+    the reference of the event-driven paths, and the tensor engine's path for the non-linear
+    variants.
+    """
+    if pre.dim() != 3 or post.dim() != 3 or pre.shape[:2] != post.shape[:2]:
+        raise ShapeError(
+            f"STDP: rasters {tuple(pre.shape)} and {tuple(post.shape)} must be (T, B, n_in) and "
+            "(T, B, n_post)"
+        )
+    steps, batch, n_in = pre.shape
+    n_post = post.shape[2]
+    dev = pre.device
+    a_pre = math.exp(-p.dt / p.tau_pre)
+    a_post = math.exp(-p.dt / p.tau_post)
+    a_post2 = math.exp(-p.dt / p.tau_post2) if p.tau_post2 > 0 else 0.0
+    x_pre = torch.zeros(batch, n_in, dtype=torch.float64, device=dev)
+    x_post = torch.zeros(batch, n_post, dtype=torch.float64, device=dev)
+    x_post2 = torch.zeros_like(x_post)
+    a_sum = torch.zeros(n_post, n_in, dtype=torch.float64, device=dev)
+    d_sum = torch.zeros_like(a_sum)
+    for t in range(steps):
+        s = pre[t].to(torch.float64)
+        z = post[t].to(torch.float64)
+        x_pre.mul_(a_pre)
+        x_post.mul_(a_post)
+        x_post2.mul_(a_post2)
+        x_pre = torch.where(s > 0, 1.0, x_pre) if p.trace == "nearest" else x_pre + s
+        d_sum += x_post.T @ s
+        gate = z * x_post2 if p.tau_post2 > 0 else z
+        a_sum += gate.T @ x_pre
+        if p.trace == "nearest":
+            x_post = torch.where(z > 0, 1.0, x_post)
+            x_post2 = torch.where(z > 0, 1.0, x_post2)
+        else:
+            x_post = x_post + z
+            x_post2 = x_post2 + z
+    return a_sum.to(torch.float32), d_sum.to(torch.float32)
 
 
 def post_traces(post: Tensor, p: STDPParams) -> tuple[Tensor, Tensor]:

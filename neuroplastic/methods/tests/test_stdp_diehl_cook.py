@@ -1,5 +1,6 @@
 import math
 
+import numpy as np
 import pytest
 import torch
 
@@ -14,7 +15,7 @@ from neuroplastic.models.diehl_cook import (
     poisson_events,
     simulate,
 )
-from neuroplastic.rules.stdp import STDPParams, stdp_event_sums
+from neuroplastic.rules.stdp import STDPParams, stdp_event_sums, stdp_step_sums
 from neuroplastic.train import LoopSettings, Trainer
 
 
@@ -37,6 +38,7 @@ def patterns(n_samples, seed=0):
 
 
 FAST = {"steps": 100, "max_rate_hz": 255.0, "w_inh": 20.0}
+PAPER_CODE = {"trace": "nearest", "tau_post2": 40.0}  # Diehl & Cook's published Brian code
 ENGINES = ["torch", pytest.param("numba", marks=pytest.mark.skipif(
     sdc._load_kernel() is None, reason="numba is not installed"))]  # fmt: skip
 
@@ -62,6 +64,8 @@ def reference_batch(learner, x):
     ev = poisson_events(x, net.max_rate_hz, net.steps, net.dt, gen)
     decay = math.exp(-net.dt / net.tau_m)
     a_pre, a_post = math.exp(-rule.dt / rule.tau_pre), math.exp(-rule.dt / rule.tau_post)
+    a_post2 = math.exp(-rule.dt / rule.tau_post2) if rule.tau_post2 else 0.0
+    nearest = rule.trace == "nearest"
     n, n_in = w.shape
     dw_total = torch.zeros_like(w)
     spikes_total = torch.zeros(n)
@@ -73,7 +77,7 @@ def reference_batch(learner, x):
         thr = net.v_thresh + learner.theta.clone()
         ref = torch.zeros(n)
         inh = torch.zeros(n)
-        x_pre, x_post = torch.zeros(n_in), torch.zeros(n)
+        x_pre, x_post, x_post2 = torch.zeros(n_in), torch.zeros(n), torch.zeros(n)
         for t in range(net.steps):
             v = v * decay + net.v_rest * (1 - decay)
             current = w @ s_in[t] - inh
@@ -87,10 +91,21 @@ def reference_batch(learner, x):
             inh = net.w_inh * (z.sum() - z)
             # traces and the pair rule, step by step
             x_post_seen = x_post * a_post
-            x_pre = x_pre * a_pre + s_in[t]
-            pot = torch.outer(z, x_pre - rule.x_tar) * (rule.w_max - w).clamp(min=0) ** rule.mu
+            x_post2_seen = x_post2 * a_post2
+            if nearest:
+                x_pre = torch.where(s_in[t] > 0, 1.0, x_pre * a_pre)
+            else:
+                x_pre = x_pre * a_pre + s_in[t]
+            gate = z * x_post2_seen if rule.tau_post2 else z
+            pot = (torch.outer(gate, x_pre) - rule.x_tar * z[:, None]) * (rule.w_max - w).clamp(
+                min=0
+            ) ** rule.mu
             dw_total += rule.eta_post * pot - rule.eta_pre * torch.outer(x_post_seen, s_in[t])
-            x_post = x_post_seen + z
+            if nearest:
+                x_post = torch.where(z > 0, 1.0, x_post_seen)
+                x_post2 = torch.where(z > 0, 1.0, x_post2_seen)
+            else:
+                x_post, x_post2 = x_post_seen + z, x_post2_seen + z
             spikes_total += z
     new = normalized((w + dw_total).clamp(0, rule.w_max), learner.total)
     theta = (
@@ -101,7 +116,7 @@ def reference_batch(learner, x):
 
 
 @pytest.mark.parametrize("engine", ENGINES)
-@pytest.mark.parametrize("extra", [{}, {"x_tar": 0.4, "mu": 1.0}])
+@pytest.mark.parametrize("extra", [{}, {"x_tar": 0.4, "mu": 1.0}, PAPER_CODE])
 def test_batched_equals_sequential_reference(extra, engine):
     x, y = patterns(5, seed=2)
     learner = build(mode="batched", batch_size=5, min_spikes=0, engine=engine, **FAST, **extra)
@@ -166,24 +181,40 @@ def test_divergence_stops_with_step_and_writes_nothing(monkeypatch, engine):
 
 
 @pytest.mark.skipif(sdc._load_kernel() is None, reason="numba is not installed")
-@pytest.mark.parametrize("one_spike", [True, False])
-def test_kernel_equals_tensor_simulation_on_the_same_spikes(one_spike):
+@pytest.mark.parametrize(
+    ("one_spike", "rule"),
+    [
+        (True, {}),
+        (False, {}),
+        (True, {"trace": "nearest", "tau_post2": 40.0}),
+        (False, {"trace": "nearest"}),
+        (True, {"tau_post2": 30.0}),
+    ],
+)
+def test_kernel_equals_tensor_simulation_on_the_same_spikes(one_spike, rule):
     """The event-driven kernel (lazy traces, gathered weight rows) gives the raster of the dense
-    tensor simulation and the pair sums of the closed-form event sums, on the same spikes."""
+    tensor simulation and the sums of the step-by-step trace loop (and, for the additive pair
+    rule, of the closed-form event sums), on the same spikes."""
     kernel = sdc._load_kernel()
     g = torch.Generator().manual_seed(3)
     n, n_in, batch = 30, 50, 4
     net = DiehlCookParams(steps=120, max_rate_hz=200.0, w_inh=5.0, one_spike=one_spike)
-    rule = STDPParams()
+    rule = STDPParams(**rule)
     w = torch.rand(n, n_in, generator=g) * 0.6
     theta = torch.rand(n, generator=g)
     x = torch.rand(batch, n_in, generator=g) * (torch.rand(batch, n_in, generator=g) < 0.6)
     ev = poisson_events(x, net.max_rate_hz, net.steps, net.dt, g)
     raster = simulate(input_currents(ev, w.T.contiguous()), theta, net)
-    post = torch.nonzero(raster)
-    a_ref, d_ref = stdp_event_sums(
-        ev.raster, ev.col_b, ev.col_i, (post[:, 0], post[:, 1], post[:, 2]), n_in, n, rule
-    )
+    pre = torch.zeros(net.steps, batch, n_in)
+    pre[ev.t, ev.b, ev.i] = 1.0
+    a_ref, d_ref = stdp_step_sums(pre, raster, rule)
+    if rule.linear:
+        post = torch.nonzero(raster)
+        a_ev, d_ev = stdp_event_sums(
+            ev.raster, ev.col_b, ev.col_i, (post[:, 0], post[:, 1], post[:, 2]), n_in, n, rule
+        )
+        torch.testing.assert_close(a_ev, a_ref, rtol=1e-5, atol=1e-5)
+        torch.testing.assert_close(d_ev, d_ref, rtol=1e-5, atol=1e-5)
     col_start = torch.zeros(batch + 1, dtype=torch.long)
     col_start[1:] = torch.bincount(ev.col_b, minlength=batch).cumsum(0)
     decay = math.exp(-net.dt / net.tau_m)
@@ -197,8 +228,10 @@ def test_kernel_equals_tensor_simulation_on_the_same_spikes(one_spike):
     d_acc = torch.zeros(n, n_in, dtype=torch.float64)
     kernel.present(
         w.numpy(), theta.numpy(), ev.raster.numpy(), col_start.numpy(), ev.col_i.numpy(),
-        consts, 5, one_spike, True, torch.exp(-lags / rule.tau_pre).numpy(),
-        torch.exp(-lags / rule.tau_post).numpy(), counts.numpy(), a_acc.numpy(), d_acc.numpy(),
+        consts, 5, one_spike, True, rule.trace == "nearest",
+        torch.exp(-lags / rule.tau_pre).numpy(), torch.exp(-lags / rule.tau_post).numpy(),
+        torch.exp(-lags / rule.tau_post2).numpy() if rule.tau_post2 else np.zeros(0),
+        counts.numpy(), a_acc.numpy(), d_acc.numpy(),
     )  # fmt: skip
     assert raster.sum() > 20  # the comparison is not vacuous
     assert torch.equal(counts, raster.sum(0).float())

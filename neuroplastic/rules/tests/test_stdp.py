@@ -6,7 +6,13 @@ import torch
 from neuroplastic.errors import ParameterError, ShapeError
 from neuroplastic.models.diehl_cook import DiehlCookParams
 from neuroplastic.params import build_params
-from neuroplastic.rules.stdp import STDPParams, stdp_delta, stdp_event_sums, stdp_trace_sums
+from neuroplastic.rules.stdp import (
+    STDPParams,
+    stdp_delta,
+    stdp_event_sums,
+    stdp_step_sums,
+    stdp_trace_sums,
+)
 
 
 def sums_from_raster(pre, post, p):
@@ -116,3 +122,28 @@ def test_shape_errors():
             1,
             p,
         )
+
+
+def test_hand_computed_nearest_spike_triplet_update():
+    # Diehl & Cook's published code: traces set to 1 at a spike; potentiation gated by the slow
+    # post trace before the spike (τ_post2 = 40 ms). Input spikes at 0, 1, 3; output at 2, 5.
+    pre = torch.zeros(6, 1, 1)
+    post = torch.zeros(6, 1, 1)
+    pre[[0, 1, 3], 0, 0] = 1.0
+    post[[2, 5], 0, 0] = 1.0
+    p = STDPParams(trace="nearest", tau_post2=40.0)
+    a, d = stdp_step_sums(pre, post, p)
+    # post at 2 is the first: no potentiation; post at 5 meets x_pre = e^(−2/20) (the input at 3
+    # only) gated by x_post2 = e^(−3/40); the input at 3 meets x_post = e^(−1/20)
+    assert a.item() == pytest.approx(math.exp(-0.1) * math.exp(-0.075), rel=1e-6)
+    assert d.item() == pytest.approx(math.exp(-0.05), rel=1e-6)
+    # the additive pair rule on the same spikes (and its closed form)
+    lin = STDPParams()
+    a2, d2 = stdp_step_sums(pre, post, lin)
+    x2 = math.exp(-0.1) + math.exp(-0.05)  # at 2: inputs at 0, 1
+    x5 = math.exp(-0.25) + math.exp(-0.2) + math.exp(-0.1)
+    assert a2.item() == pytest.approx(x2 + x5, rel=1e-6)
+    assert d2.item() == pytest.approx(math.exp(-0.05), rel=1e-6)
+    assert sums_from_raster(pre.bool(), post.bool(), lin)[0].item() == pytest.approx(x2 + x5)
+    with pytest.raises(ParameterError, match="event sums need trace='additive'"):
+        sums_from_raster(pre.bool(), post.bool(), p)
