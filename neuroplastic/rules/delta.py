@@ -58,3 +58,21 @@ def normalized_covariance_delta(
     scaled = torch.where(power > 1e-6, centred / power.clamp(min=1e-6), torch.zeros_like(centred))
     err = target - y
     return eta * (err.T @ scaled) / h.shape[0], eta * err.mean(0)
+
+
+def softmax_delta(h: Tensor, logits: Tensor, target: Tensor) -> tuple[Tensor, Tensor]:
+    """Local error signal of a single softmax readout layer: ``(G_W, G_b)``.
+
+    With ``p_b = softmax(logits_b)``, the cross-entropy ``−Σ_j t_bj log p_bj`` has the gradient
+    ``G_W = (1/B) Σ_b (p_b − t_b) h_bᵀ`` and ``G_b = mean_b (p_b − t_b)``: each synapse uses its
+    presynaptic activity h and its own output unit's error p − t, nothing from other layers,
+    so this is the delta rule with a softmax output (the update is ``ΔW = −η d(G_W)`` for an
+    optimizer direction d, e.g. plain SGD ``d = G`` or Adam).
+    """
+    if h.dim() != 2 or logits.shape != target.shape or h.shape[0] != logits.shape[0]:
+        raise ShapeError(
+            f"softmax delta: h {tuple(h.shape)}, logits {tuple(logits.shape)}, "
+            f"target {tuple(target.shape)} must be (B, n_in), (B, n_out), (B, n_out)"
+        )
+    err = torch.softmax(logits, dim=1) - target
+    return err.T @ h / h.shape[0], err.mean(0)

@@ -40,11 +40,24 @@ def unit_inputs(x: Tensor) -> Tensor:
 
 def krotov_currents(x: Tensor, w: Tensor, p: float) -> Tensor:
     """I = x (sign(W)|W|^(p−1))ᵀ: (B, n_in), (N, n_in) -> (B, N)."""
-    return x @ (torch.sign(w) * w.abs().pow(p - 1)).T
+    if p == 2.0:
+        metric = w
+    elif p == 3.0:
+        metric = w * w.abs()  # sign(w)|w|², without a pow
+    else:
+        metric = torch.sign(w) * w.abs().pow(p - 1)
+    return x @ metric.T
 
 
-def krotov_delta(x: Tensor, w: Tensor, p: KrotovParams) -> Tensor:
-    """Proposed ΔW for a batch x (B, n_in) and weights w (N, n_in); see the module docstring."""
+def krotov_delta(
+    x: Tensor, w: Tensor, p: KrotovParams, *, currents: Tensor | None = None
+) -> Tensor:
+    """Proposed ΔW for a batch x (B, n_in) and weights w (N, n_in); see the module docstring.
+
+    ``currents`` (B, N) may pass I precomputed (for the same, already normalised x). g has two
+    non-zeros per sample, so ``gᵀx`` is formed by adding the B input rows into the winners'
+    and the k-th units' rows (an index add, O(B·n_in)), not by a dense (N × B)(B × n_in) product.
+    """
     if x.dim() != 2 or w.dim() != 2 or x.shape[1] != w.shape[1]:
         raise ShapeError(f"krotov: x {tuple(x.shape)}, w {tuple(w.shape)} must be (B, n), (N, n)")
     n_units = w.shape[0]
@@ -52,13 +65,17 @@ def krotov_delta(x: Tensor, w: Tensor, p: KrotovParams) -> Tensor:
         raise ParameterError(f"krotov: parameter 'k' = {p.k} exceeds the {n_units} hidden units")
     if p.normalise_input:
         x = unit_inputs(x)
-    currents = krotov_currents(x, w, p.p)
+    if currents is None:
+        currents = krotov_currents(x, w, p.p)
+    elif currents.shape != (x.shape[0], n_units):
+        raise ShapeError(f"krotov: currents {tuple(currents.shape)} must be {(x.shape[0], n_units)}")
     ranked = currents.topk(p.k, dim=1).indices
-    g = torch.zeros_like(currents)
+    winner, kth = ranked[:, 0], ranked[:, p.k - 1]
     rows = torch.arange(x.shape[0], device=x.device)
-    g[rows, ranked[:, 0]] = 1.0
-    g[rows, ranked[:, p.k - 1]] = -p.delta
-    drive = (g * currents).sum(0)
-    d = g.T @ x - drive[:, None] * w
+    d = torch.zeros_like(w).index_add_(0, winner, x).index_add_(0, kth, x, alpha=-p.delta)
+    drive = torch.zeros(n_units, dtype=w.dtype, device=w.device)
+    drive.index_add_(0, winner, currents[rows, winner])
+    drive.index_add_(0, kth, currents[rows, kth], alpha=-p.delta)
+    d.addcmul_(drive[:, None], w, value=-1.0)
     scale = d.abs().max().clamp(min=1e-30)
-    return p.eta * d / scale
+    return d.mul_(p.eta / scale)

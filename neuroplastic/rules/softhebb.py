@@ -29,10 +29,15 @@ class SoftHebbParams(BaseModel):
     temperature: float = Field(0.05, gt=0, le=100, description="softmax temperature τ (units of u)")
 
 
-def softhebb_delta(x: Tensor, w: Tensor, p: SoftHebbParams) -> Tensor:
-    """Proposed ΔW for x (B, n_in), w (N, n_in): η (yᵀx − diag(Σ_b y_b u_b) W) / B."""
+def softhebb_delta(x: Tensor, w: Tensor, p: SoftHebbParams, *, u: Tensor | None = None) -> Tensor:
+    """Proposed ΔW for x (B, n_in), w (N, n_in): η (yᵀx − diag(Σ_b y_b u_b) W) / B.
+
+    ``u`` (B, N) may pass the activations x Wᵀ precomputed."""
     if x.dim() != 2 or w.dim() != 2 or x.shape[1] != w.shape[1]:
         raise ShapeError(f"softhebb: x {tuple(x.shape)}, w {tuple(w.shape)} must be (B, n), (N, n)")
-    u = x @ w.T
+    if u is None:
+        u = x @ w.T
+    elif u.shape != (x.shape[0], w.shape[0]):
+        raise ShapeError(f"softhebb: u {tuple(u.shape)} must be {(x.shape[0], w.shape[0])}")
     y = torch.softmax(u / p.temperature, dim=1)
     return p.eta * (y.T @ x - (y * u).sum(0)[:, None] * w) / x.shape[0]

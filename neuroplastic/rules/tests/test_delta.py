@@ -42,3 +42,24 @@ def test_normalized_step_reaches_target_in_one_sample():
     t = torch.tensor([[2.0]])
     dw, _ = normalized_covariance_delta(h, torch.zeros(2), h @ w.T, t, eta=1.0)
     assert torch.allclose(h @ (w + dw).T, t)
+
+
+def test_softmax_delta_hand_computed_and_equals_cross_entropy_gradient():
+    from neuroplastic.rules.delta import softmax_delta
+
+    h = torch.tensor([[1.0, 2.0]])
+    logits = torch.tensor([[0.0, 0.0]])  # p = [0.5, 0.5]
+    t = torch.tensor([[1.0, 0.0]])
+    gw, gb = softmax_delta(h, logits, t)  # err = [-0.5, 0.5]
+    assert torch.allclose(gw, torch.tensor([[-0.5, -1.0], [0.5, 1.0]]))
+    assert torch.allclose(gb, torch.tensor([-0.5, 0.5]))
+    g = torch.Generator().manual_seed(0)
+    h = torch.rand(5, 4, generator=g)
+    w = torch.randn(3, 4, generator=g, requires_grad=True)
+    b = torch.randn(3, generator=g, requires_grad=True)
+    y = torch.tensor([0, 2, 1, 1, 0])
+    torch.nn.functional.cross_entropy(h @ w.T + b, y).backward()
+    gw, gb = softmax_delta(h, (h @ w.T + b).detach(), torch.eye(3)[y])
+    assert torch.allclose(gw, w.grad, atol=1e-6) and torch.allclose(gb, b.grad, atol=1e-6)
+    with pytest.raises(ShapeError, match="softmax delta"):
+        softmax_delta(torch.zeros(2, 3), torch.zeros(2, 2), torch.zeros(3, 2))
