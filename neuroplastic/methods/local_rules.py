@@ -178,7 +178,8 @@ class UnsupervisedReadoutLearner(Learner):
         rate = max(0.01, 1.0 / float(self.batches))
         target = one_hot(y, self.n_classes, h.dtype)
         if self.p.readout == "adam":
-            self.h_rms.lerp_(h.square().mean().sqrt().clamp(min=1e-30), rate)
+            peak = h.abs().max().clamp(min=1e-30)  # RMS computed without overflowing h²
+            self.h_rms.lerp_((h / peak).square().mean().sqrt() * peak, rate)
             h = h / self.h_rms
             out = self.readout(h)
             self.report_objective(-(torch.log_softmax(out, 1) * target).sum(1).mean())
