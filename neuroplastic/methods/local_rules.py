@@ -182,7 +182,8 @@ class UnsupervisedReadoutLearner(Learner):
             self.h_rms.lerp_((h / peak).square().mean().sqrt() * peak, rate)
             h = h / self.h_rms
             out = self.readout(h)
-            self.report_objective(-(torch.log_softmax(out, 1) * target).sum(1).mean())
+            # logged as ½‖t − softmax(out)‖² (readout_sq_error), the same scale as nlms's
+            self.report_objective(0.5 * (target - torch.softmax(out, 1)).square().sum(1).mean())
             gw, gb = softmax_delta(h, out, target)
             lr, weight, bias = self.optimizer.lr, self.readout.weight, self.readout.bias
             weight.apply(self.optimizer.direction("fc2.weight", gw, weight.w.detach()), alpha=-lr)

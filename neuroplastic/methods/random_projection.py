@@ -2,7 +2,11 @@
 
 The hidden layers keep their random initial weights (they exist and count as synapses but are
 never updated); only the readout learns, by the delta rule on one-hot targets
-(:mod:`neuroplastic.rules.delta`). No gradient is propagated anywhere.
+(:mod:`neuroplastic.rules.delta`; ``readout = "delta"``, the default), or by the delta rule with
+a softmax output stepped per synapse by Adam on the code divided by its running RMS
+(``readout = "adam"``, the readout of the unsupervised local rules in
+:mod:`neuroplastic.methods.local_rules`, so the control is read out as they are). No gradient
+is propagated anywhere.
 
 Two forms of the first projection: dense (every input pixel reaches every hidden unit; U(±1/√n_in)
 or N(0, std²)), and *localised receptive fields* (``receptive_field = s``; Illing, Gerstner &
@@ -16,7 +20,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from typing import ClassVar, Literal
+from typing import Any, ClassVar, Literal
 
 import torch
 from pydantic import Field
@@ -27,7 +31,8 @@ from neuroplastic.methods.base import BuildContext, Learner, LearnerTags, Traini
 from neuroplastic.methods.registry import register_method
 from neuroplastic.models.layers import DenseLayer, activation, chain_roles, layer_synapses
 from neuroplastic.roles import SynapseRole
-from neuroplastic.rules.delta import DeltaRuleParams, delta_rule
+from neuroplastic.rules.delta import DeltaRuleParams, delta_rule, softmax_delta
+from neuroplastic.rules.optimizers import AdamParams, Optimizer
 from neuroplastic.synapses import Synapses
 
 
@@ -49,6 +54,10 @@ class RandomProjectionParams(TrainingParams):
         le=1000,
         description="side s of a random s×s input patch per hidden unit (pixels); None = dense",
     )
+    readout: Literal["delta", "adam"] = Field(
+        "delta", description="delta (LMS, rate eta) or adam (softmax delta rule, Adam steps)"
+    )
+    lr_readout: float = Field(1e-3, gt=0, le=1, description="Adam step of the adam readout (1)")
 
 
 def receptive_field_mask(n_out: int, n_in: int, side: int, g: torch.Generator | None) -> Tensor:
@@ -76,9 +85,15 @@ class RandomProjectionLearner(Learner):
 
     tags: ClassVar[LearnerTags] = {"local": True}
     objective_name: ClassVar[str] = "readout_sq_error"  # the delta rule minimises ½‖t − y‖²
+    h_rms: Tensor
+    batches: Tensor
 
     def __init__(self, ctx: BuildContext, p: RandomProjectionParams) -> None:
         super().__init__()
+        self.p = p
+        self.optimizer = Optimizer("adam", AdamParams(lr=p.lr_readout))
+        self.register_buffer("h_rms", torch.ones(()))
+        self.register_buffer("batches", torch.zeros((), dtype=torch.int64))
         self.ledger = ctx.ledger
         self.rule = DeltaRuleParams(eta=p.eta)
         self.n_classes = ctx.n_classes
@@ -113,9 +128,28 @@ class RandomProjectionLearner(Learner):
             x = self.act(layer(x))
         return x
 
+    def readout_input(self, h: Tensor) -> Tensor:
+        """h / running RMS for the adam readout, h for the delta rule."""
+        return h / self.h_rms if self.p.readout == "adam" else h
+
     @torch.no_grad()
     def train_step(self, x: Tensor, y: Tensor) -> None:
         h = self.features(x)
+        if self.p.readout == "adam":
+            self.batches.add_(1)
+            peak = h.abs().max().clamp(min=1e-30)
+            rms = (h / peak).square().mean().sqrt() * peak
+            self.h_rms.lerp_(rms, max(0.01, 1.0 / float(self.batches)))
+            h = h / self.h_rms
+            out = self.readout(h)
+            target = one_hot(y, self.n_classes, out.dtype)  # logged: ½‖t − softmax(out)‖²
+            self.report_objective(0.5 * (target - torch.softmax(out, 1)).square().sum(1).mean())
+            gw, gb = softmax_delta(h, out, target)
+            lr, weight, bias = self.optimizer.lr, self.readout.weight, self.readout.bias
+            weight.apply(self.optimizer.direction("readout.w", gw, weight.w.detach()), alpha=-lr)
+            if bias is not None:
+                bias.apply(self.optimizer.direction("readout.b", gb, bias.w.detach()), alpha=-lr)
+            return
         out = self.readout(h)
         target = one_hot(y, self.n_classes, out.dtype)
         self.report_objective(0.5 * (target - out).square().sum(1).mean())
@@ -131,7 +165,7 @@ class RandomProjectionLearner(Learner):
 
     @torch.no_grad()
     def predict(self, x: Tensor) -> Tensor:
-        return self.readout(self.features(x))
+        return self.readout(self.readout_input(self.features(x)))
 
     def synapses(self) -> list[Synapses]:
         return layer_synapses([*self.hidden, self.readout])
@@ -142,6 +176,13 @@ class RandomProjectionLearner(Learner):
     @property
     def architecture(self) -> str:
         return "-".join(str(s) for s in self._sizes)
+
+    def learner_state(self) -> dict[str, Any]:
+        return self.optimizer.state_dict() if self.p.readout == "adam" else {}
+
+    def load_learner_state(self, state: dict[str, Any]) -> None:
+        if state:
+            self.optimizer.load_state_dict(state)
 
 
 @register_method(

@@ -68,7 +68,9 @@ def krotov_delta(
     if currents is None:
         currents = krotov_currents(x, w, p.p)
     elif currents.shape != (x.shape[0], n_units):
-        raise ShapeError(f"krotov: currents {tuple(currents.shape)} must be {(x.shape[0], n_units)}")
+        raise ShapeError(
+            f"krotov: currents {tuple(currents.shape)} must be {(x.shape[0], n_units)}"
+        )
     ranked = currents.topk(p.k, dim=1).indices
     winner, kth = ranked[:, 0], ranked[:, p.k - 1]
     rows = torch.arange(x.shape[0], device=x.device)

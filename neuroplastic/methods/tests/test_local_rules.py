@@ -103,3 +103,39 @@ def test_localised_receptive_fields_mask_one_patch_per_unit():
     with pytest.raises(ParameterError, match="square input"):
         ctx12 = BuildContext(12, 3, (4,), Ledger(), torch.Generator(), torch.device("cpu"))
         method.build(ctx12, method.params_model(receptive_field=2))
+
+
+@pytest.mark.parametrize("readout", ["adam", "nlms"])
+def test_both_readouts_learn_a_separable_task(readout):
+    g = torch.Generator().manual_seed(1)
+    y = torch.randint(0, 3, (600,), generator=g)
+    x = torch.rand(600, 12, generator=g) * 0.2
+    x[torch.arange(600), y * 4] += 1.0
+    learner = build("krotov-hopfield", hidden=(24,), readout=readout, code_power=2.0)
+    Trainer(learner, LoopSettings(epochs=3, batch_size=8)).fit(x, y, x[:200], y[:200])
+    assert (learner.predict(x).argmax(1) == y).float().mean() > 0.9
+
+
+def test_linear_rule_schedule_scales_the_step_down_per_epoch():
+    learner = build("krotov-hopfield", unsupervised_epochs=4)
+    assert learner.p.rule_schedule == "linear"
+    scales = []
+    for epoch in range(4):
+        learner.epoch = epoch
+        scales.append(learner.rule_scale())
+    assert scales == [1.0, 0.75, 0.5, 0.25]
+    assert build("softhebb").rule_scale() == 1.0
+
+
+def test_random_projection_adam_readout_learns():
+    g = torch.Generator().manual_seed(1)
+    y = torch.randint(0, 3, (600,), generator=g)
+    x = torch.rand(600, 12, generator=g) * 0.2
+    x[torch.arange(600), y * 4] += 1.0
+    method = get_method("random-projection")
+    ctx = BuildContext(
+        12, 3, (64,), Ledger(), torch.Generator().manual_seed(0), torch.device("cpu")
+    )
+    learner = method.build(ctx, method.params_model(readout="adam", batch_size=8))
+    Trainer(learner, LoopSettings(epochs=3, batch_size=8)).fit(x, y, x[:200], y[:200])
+    assert (learner.predict(x).argmax(1) == y).float().mean() > 0.9

@@ -33,3 +33,22 @@ def test_krotov_errors():
         krotov_delta(torch.ones(1, 2), torch.ones(3, 2), KrotovParams())
     with pytest.raises(ShapeError, match="krotov"):
         krotov_delta(torch.ones(1, 3), torch.ones(3, 2), KrotovParams(k=2))
+
+
+def test_krotov_precomputed_currents_and_dense_reference_agree():
+    from neuroplastic.rules.krotov import krotov_currents
+
+    g = torch.Generator().manual_seed(3)
+    x, w = torch.rand(9, 6, generator=g), torch.randn(5, 6, generator=g)
+    p = KrotovParams(eta=0.1, p=3.0, k=3, delta=0.4, normalise_input=False)
+    currents = krotov_currents(x, w, p.p)
+    ranked = currents.topk(3, dim=1).indices
+    gmat = torch.zeros(9, 5)
+    gmat[torch.arange(9), ranked[:, 0]] += 1.0
+    gmat[torch.arange(9), ranked[:, 2]] -= 0.4
+    dense = gmat.T @ x - (gmat * currents).sum(0)[:, None] * w  # the dense formula
+    expected = 0.1 * dense / dense.abs().max()
+    assert torch.allclose(krotov_delta(x, w, p), expected, atol=1e-6)
+    assert torch.allclose(krotov_delta(x, w, p, currents=currents), expected, atol=1e-6)
+    with pytest.raises(ShapeError, match="currents"):
+        krotov_delta(x, w, p, currents=currents[:, :2])
