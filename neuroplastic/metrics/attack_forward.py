@@ -149,13 +149,13 @@ def _fa_scores(learner: Learner, x: Tensor) -> Tensor:
 @register_attack_forward("RandomProjectionLearner", "exact", "random features, linear readout")
 def _rp_scores(learner: Learner, x: Tensor) -> Tensor:
     m: Any = learner
-    return m.readout(m.features(x))
+    return m.readout(m.readout_input(m.features(x)))
 
 
 @register_attack_forward("UnsupervisedReadoutLearner", "exact", "readout(relu(W x)^n)")
 def _local_scores(learner: Learner, x: Tensor) -> Tensor:
     m: Any = learner
-    return m.readout(m.code(m.currents(m.prepare(x))))
+    return m.readout(m.readout_input(m.code(m.currents(m.prepare(x)))))
 
 
 @register_attack_forward("StructuralLearner", "exact", "template code, linear readout")
