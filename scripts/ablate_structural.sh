@@ -10,7 +10,7 @@ mkdir -p "$out"
 run() {  # name, then --set overrides
   local name=$1; shift
   "$np" run structural --classes 1,2,6 --hidden 200 --seed 0 --no-progress \
-    --json "$out/ablation_$name.json" "$@" > /dev/null
+    --set preset=table2 --json "$out/ablation_$name.json" "$@" > /dev/null
 }
 run full
 run no-competition --set competition=none

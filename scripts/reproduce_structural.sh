@@ -14,13 +14,11 @@ methods=backprop,nonneg-backprop,structural,random-projection
 if [[ $what == three || $what == all ]]; then
   for hidden in 10 30 100 200; do
     "$np" compare --methods "$methods" --classes 1,2,6 --hidden "$hidden" --seed 0 --info \
-      --no-progress --json "$out/three_h$hidden.json" --plot "$out/three_h$hidden.png"
+      --set structural.preset=table2 --no-progress --json "$out/three_h$hidden.json" --plot "$out/three_h$hidden.png"
   done
 fi
 if [[ $what == ten || $what == all ]]; then
   "$np" compare --methods "$methods" --hidden 1000 --seed 0 --info --no-progress \
-    --set structural.competition=hard --set structural.budget=30 \
-    --set structural.epochs=7 --set structural.prune_epoch=3 \
     --json "$out/ten_h1000.json" --plot "$out/ten_h1000.png"
 fi
 .venv/bin/python scripts/records_table.py "$out"/*.json

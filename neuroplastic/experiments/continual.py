@@ -236,9 +236,9 @@ def run_continual(
                     f"[bold]{name}[/bold] phase {phase}: classes {phase_classes[phase]}, "
                     f"{x.shape[0]} training samples ..."
                 )
-            learner.begin_phase(phase)
             trainer = Trainer(learner, settings, progress=progress)
             with learner.ledger.phase(phase):
+                learner.begin_phase(phase)  # its structural changes are charged to the phase
                 outcome = trainer.fit(x, y, xv, yv)
             connected = _connected(learner)
             record: dict[str, Any] = {

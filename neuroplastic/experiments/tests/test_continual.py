@@ -22,7 +22,15 @@ CLASSES = [0, 1, 2, 3]
 FIRST, SECOND = [0, 1], [2, 3]
 DIM = 24
 FAST = {
-    "structural": {"epochs": "3", "prune_epoch": "1", "budget": "5", "k": "1", "batch_size": "20"},
+    "structural": {
+        "epochs": "3",
+        "prune_epoch": "1",
+        "budget": "5",
+        "k": "1",
+        "batch_size": "20",
+        "reserve": "true",
+        "readout": "delta",
+    },
     "backprop": {"epochs": "3", "batch_size": "20", "lr": "0.01"},
 }
 

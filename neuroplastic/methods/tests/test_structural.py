@@ -21,8 +21,11 @@ def blobs(n=600, seed=0, classes=3, dim=20):
 
 
 def learner(hidden=12, **overrides):
+    """A small learner in the Table-2 setting (the tests below were written for it) unless
+    ``preset`` is given."""
     method = get_method("structural")
-    params = build_params(method.params_model, {"batch_size": 20, **overrides}, "structural")
+    values = {"batch_size": 20, "preset": "table2", **overrides}
+    params = build_params(method.params_model, values, "structural")
     ctx = BuildContext(
         20, 3, (hidden,), Ledger(), torch.Generator().manual_seed(0), torch.device("cpu")
     )
@@ -96,8 +99,12 @@ def test_bad_schedule_is_rejected_with_names():
         )
     with pytest.raises(ParameterError, match="readout learns after the 3 hidden epochs"):
         build_params(
-            get_method("structural").params_model, {"epochs": 3, "prune_epoch": 2}, "structural"
+            get_method("structural").params_model,
+            {"preset": "table2", "epochs": 3, "prune_epoch": 2},
+            "structural",
         )
+    with pytest.raises(ParameterError, match="raise hidden_epochs"):
+        build_params(get_method("structural").params_model, {"prune_epoch": 3}, "structural")
     with pytest.raises(ParameterError, match="exceeds"):
         learner(hidden=3, k=5)
 
@@ -152,3 +159,66 @@ def test_without_consolidation_old_units_keep_learning():
     assert not model.consolidated.any()
     _fit(model, x[second], y[second], 4)
     assert not torch.equal(model.hidden.w.detach()[rows], w_a[rows])
+
+
+def _params(**values):
+    return build_params(get_method("structural").params_model, values, "structural")
+
+
+def test_presets_fill_only_what_is_not_set():
+    ten, table2 = _params(), _params(preset="table2")
+    assert (ten.competition, ten.budget, ten.readout, ten.reserve) == ("hard", 15, "softmax", False)
+    assert (table2.competition, table2.k, table2.budget, table2.readout) == ("kwta", 5, 7, "delta")
+    assert (table2.epochs, table2.prune_epoch, table2.hidden_epochs) == (10, 4, None)
+    mixed = _params(preset="table2", budget=9, readout="softmax")
+    assert (mixed.budget, mixed.readout, mixed.k) == (9, "softmax", 5)
+    with pytest.raises(ParameterError, match="preset"):
+        _params(preset="nine")
+
+
+@pytest.mark.parametrize("preset", ["ten", "table2"])
+def test_quick_keeps_readout_epochs_after_the_hidden_ones(preset):
+    quick = _params(preset=preset).quick(3)
+    assert quick.epochs == 3
+    assert quick.plastic_epochs() == 1 and quick.prune_epoch == 1  # two readout epochs remain
+
+
+def test_softmax_readout_is_the_local_cross_entropy_delta_rule():
+    x, y = blobs(n=60)
+    model = learner(preset="ten", epochs=3, prune_epoch=1, hidden_epochs=1, budget=5)
+    _fit(model, x, y, 1)  # the hidden epoch: the readout has not learned yet
+    assert torch.count_nonzero(model.readout.w.detach()) == 0
+    xb, yb = x[:20], y[:20]
+    h = model.hidden_code(xb)
+    w0, b0 = model.readout.w.detach().clone(), model.readout_bias.w.detach().clone()
+    p = torch.softmax(h @ w0.T + b0, dim=1)
+    err = torch.nn.functional.one_hot(yb, 3).float() - p
+    model.train_step(xb, yb)
+    eta = model.p.eta_softmax
+    assert torch.allclose(model.readout.w.detach(), w0 + eta * err.T @ h / 20, atol=1e-6)
+    assert torch.allclose(model.readout_bias.w.detach(), b0 + eta * err.mean(0), atol=1e-6)
+    _fit(model, x, y, 2)
+    assert accuracy(model, x, y) > 0.9
+
+
+def test_new_phase_repotentiates_the_reserve_and_new_classes_read_only_recruits():
+    x, y = blobs(classes=3)
+    first, second = y < 2, y == 2
+    model = learner(
+        hidden=16, epochs=4, prune_epoch=2, budget=5, competition="hard", readout="delta"
+    )
+    model.begin_phase("A")
+    _fit(model, x[first], y[first], 4)
+    reserve = ~model.hidden.mask.any(1)
+    assert reserve.any()
+    created = model.ledger.counts().created
+    model.begin_phase("B")
+    assert model.hidden.mask[reserve].all()  # full potential connectivity again ...
+    assert model.ledger.counts().created - created == int(reserve.sum()) * 20  # ... counted
+    _fit(model, x[second], y[second], 4)
+    old = model.consolidated
+    assert torch.all(model.readout.w.detach()[2][old] == 0)
+    assert not model.readout.mask[2][old].any()  # class 2 reads only units recruited with it
+    assert model.readout.mask[:2][:, old].all()  # the old classes keep theirs
+    assert accuracy(model, x[second], y[second]) > 0.9
+    assert accuracy(model, x[first], y[first]) > 0.9
