@@ -32,7 +32,8 @@ of test accuracy, non-silent synapses and M1. For each budget and each baseline 
 *verdict* is ``d = mean(structural) − mean(baseline)`` in points of test accuracy and whether
 ``d > max(sd_structural, sd_baseline)`` (the issue's "difference larger than the sd"; a
 shortfall is ``−d``). Files written under the output folder (``--json``'s folder, else
-``results/equal-budget``): ``equal_budget_table.json`` (the summary and verdicts),
+``results/equal-budget``): ``equal_budget_table.json`` (the summary and verdicts), the same
+as markdown (``equal_budget_table.md``),
 ``equal_budget_synapses.png`` (accuracy against non-silent synapses) and
 ``equal_budget_energy.png`` (accuracy against learning energy M1 = Σ|Δw|), mean ± sd error bars.
 
@@ -295,6 +296,40 @@ def verdict_table(rows: Sequence[dict[str, Any]]) -> Table:
     return table
 
 
+def markdown_table(summary: Sequence[dict[str, Any]], verdict: Sequence[dict[str, Any]]) -> str:
+    """The summary (one row per budget, one column per family) and the verdicts, as markdown."""
+    families = [f for f in FAMILIES if any(s["family"] == f for s in summary)]
+    by = {(s["family"], s["budget"]): s for s in summary}
+    lines = [
+        "| budget | " + " | ".join(families) + " |",
+        "|---" * (len(families) + 1) + "|",
+    ]
+    for budget in sorted({s["budget"] for s in summary}):
+        cells = []
+        for family in families:
+            s = by.get((family, budget))
+            if s is None:
+                cells.append("–")
+                continue
+            cells.append(
+                f"{_fmt(s['test_accuracy_mean'], s['test_accuracy_sd'])} % "
+                f"({s['synapses_nonsilent_mean']:,.0f} syn.; M1 {s['m1_mean']:.3g}; "
+                f"seeds {','.join(str(x) for x in s['seeds'])})"
+            )
+        lines.append(f"| ~{budget:,} | " + " | ".join(cells) + " |")
+    if verdict:
+        lines += ["", "| budget | structural − | difference (points) | max sd | rule wins |"]
+        lines.append("|---|---|---|---|---|")
+        for r in verdict:
+            sd = "–" if r["max_sd_points"] is None else f"{r['max_sd_points']:.2f}"
+            wins = "–" if r["rule_wins"] is None else ("yes" if r["rule_wins"] else "no")
+            lines.append(
+                f"| ~{r['budget']:,} | {r['baseline']} | {r['difference_points']:+.2f} | {sd} "
+                f"| {wins} |"
+            )
+    return "\n".join(lines) + "\n"
+
+
 def plot_contest(summary: Sequence[dict[str, Any]], folder: Path, title: str) -> list[Path]:
     """Accuracy against non-silent synapses and against M1, one line per family (mean ± sd)."""
     import matplotlib
@@ -393,8 +428,10 @@ def run_equal_budget(params: EqualBudgetParams, ctx: ExperimentContext) -> Exper
             "verdicts": verdict,
         },
     )
+    markdown_path = folder / "equal_budget_table.md"
+    markdown_path.write_text(markdown_table(summary, verdict))
     title = f"MNIST, ten classes, equal synapse budget (seeds {','.join(map(str, seeds))})"
-    files = [table_path, *plot_contest(summary, folder, title)]
+    files = [table_path, markdown_path, *plot_contest(summary, folder, title)]
     wins = [v for v in verdict if v["rule_wins"]]
     return ExperimentOutput(
         payload={

@@ -141,6 +141,8 @@ def test_a_tiny_contest_end_to_end(run_main, tmp_path, monkeypatch):
     }
     assert all(s["seeds"] == [0, 1] and s["test_accuracy_sd"] is not None for s in table["summary"])
     assert len(table["verdicts"]) == 2 * 3  # budgets × baselines
+    markdown = (out.parent / "equal_budget_table.md").read_text()
+    assert markdown.count("| ~2,000 |") == 1 + 3 and markdown.count("| ~5,000 |") == 1 + 3
     for name in ("synapses", "energy"):
         png = out.parent / f"equal_budget_{name}.png"
         assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
