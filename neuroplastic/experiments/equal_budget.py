@@ -5,11 +5,12 @@ For each budget ``B`` (about 10k, 25k and 80k synapses by default) and each seed
 *families* are trained, each as an ordinary method run recorded in the run store:
 
 - ``structural``: the structural rule (:mod:`neuroplastic.methods.structural`) at hidden ``h``
-  with ``k`` input synapses per unit, all units connected (``reserve=false``), hard WTA, 20
-  epochs, pruning from epoch 3. Its synapses are ``h·k`` inputs, ``10·h`` readout and
-  ``h + 10`` biases: ``h (k + 11) + 10``. ``(h, k)`` per budget is :data:`STRUCTURAL_CELLS`
-  (chosen on the validation split, REPRODUCING.md §2e); another budget takes ``k`` of the
-  nearest tabled budget and ``h = round((B − 10) / (k + 11))``.
+  with ``k`` input synapses per unit and its ten-class defaults (hard WTA, all units connected,
+  2 Hebbian epochs then 4 epochs of the local softmax readout). Its synapses are ``h·k``
+  inputs, ``10·h`` readout and ``h + 10`` biases: ``h (k + 11) + 10``. ``(h, k)`` per budget
+  is :data:`STRUCTURAL_CELLS` (chosen on the validation split with the earlier NLMS readout,
+  REPRODUCING.md §2e); another budget takes ``k`` of the nearest tabled budget and
+  ``h = round((B − 10) / (k + 11))``.
 - ``narrow-backprop``: a dense MLP ``784-h-10`` trained by backprop (Adam, 20 epochs) with
   ``h = max(1, round((B − 10) / 795))``, i.e. ``795 h + 10 ≈ B`` synapses.
 - ``pruned-backprop``: ``784-1000-10`` trained densely by backprop for 9 epochs, pruned by
@@ -86,13 +87,9 @@ STRUCTURAL_CELLS: dict[int, tuple[int, int]] = {
     25_000: (1000, 15),
     80_000: (3000, 16),
 }
-#: the structural rule's settings at every budget
-STRUCTURAL_SETTINGS: dict[str, Any] = {
-    "competition": "hard",
-    "reserve": False,
-    "epochs": 20,
-    "prune_epoch": 3,
-}
+#: the structural rule's settings at every budget beyond hidden and per-unit budget: none, its
+#: ten-class defaults (preset ``ten``: hard WTA, no reserve, 2 Hebbian + 4 softmax-readout epochs)
+STRUCTURAL_SETTINGS: dict[str, Any] = {}
 SPARSE_HIDDEN = 1000  # hidden width of pruned backprop and SET
 PRUNED_SETTINGS: dict[str, Any] = {"epochs": 10}
 #: overrides the quick mode drops so that each method's own quick variant caps the epochs
