@@ -28,11 +28,15 @@ show() { awk '/^(Collecting|Installing collected|Successfully installed)/ { prin
 echo "[2/3] installing $torch_spec (CPU build)"
 "${pip[@]}" "$torch_spec" | show
 echo "[3/3] installing neuroplastic (editable) and its dependencies, pinned by requirements/constraints.txt"
-"${pip[@]}" -c requirements/constraints.txt -e ".[dev,postgres,app,sweep,fast,eval]" | show
+"${pip[@]}" -c requirements/constraints.txt -e ".[dev,postgres,app,sweep,fast,eval,meter]" | show
 # the eval extra's attack library: torchattacks declares torchvision, whose PyPI build replaces or
 # breaks torch 2.13.0, so it is installed without dependencies (its attacks need only torch,
 # numpy and scipy; see the eval extra in pyproject.toml).
 echo "      + torchattacks (eval extra) without its declared dependencies (torchvision would replace torch)"
 "${pip[@]}" -c requirements/constraints.txt --no-deps torchattacks | show
+# the meter extra's Zeus: it declares amdsmi, whose wheel breaks `import ray` on machines without
+# ROCm (KeyError 'libamd_smi.so'); its other needs come with the meter extra.
+echo "      + zeus (meter extra) without its declared dependencies (amdsmi would break Ray)"
+"${pip[@]}" -c requirements/constraints.txt --no-deps zeus | show
 echo "$want" > "$stamp"
 echo ".venv ready"

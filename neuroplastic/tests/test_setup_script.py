@@ -50,6 +50,22 @@ def test_setup_prints_each_step_and_what_pip_installs(tmp_path: Path) -> None:
     assert "Requirement already satisfied" not in first and "Downloading" not in first
     assert first.rstrip().endswith(".venv ready")
     calls = (python.parent / "calls.log").read_text().splitlines()
-    assert len(calls) == 3  # torch, neuroplastic, torchattacks (--no-deps: no torchvision)
+    # torch, neuroplastic, then two packages without their declared dependencies: torchattacks
+    # (its torchvision would replace torch) and zeus (its amdsmi makes `import ray` fail)
+    assert len(calls) == 4
     assert calls[2].endswith("--no-deps torchattacks")
+    assert calls[3].endswith("--no-deps zeus")
     assert setup() == ""  # idempotent: nothing to do, nothing said
+
+
+def test_the_meter_extra_keeps_amdsmi_out() -> None:
+    """amdsmi's PyPI wheel makes `import ray` raise KeyError 'libamd_smi.so' without ROCm."""
+    import tomllib
+
+    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    extras = pyproject["project"]["optional-dependencies"]
+    assert "meter" in extras and "sweep" in extras
+    listed = " ".join(" ".join(v) for v in extras.values()).lower()
+    assert "amdsmi" not in listed and "zeus" not in listed
+    constraints = (ROOT / "requirements" / "constraints.txt").read_text().lower()
+    assert "amdsmi" not in constraints and "\nzeus==" in constraints
