@@ -27,6 +27,10 @@ used) and an unfinished one continues from its checkpoint; a killed contest run 
 anew. The cells run seed by seed (all families and budgets of seed 0 first) so that a stopped
 contest leaves whole seeds.
 
+**Collecting.** ``--collect true`` trains nothing: it gathers the cells already finished in the
+store and lists the others under ``missing`` (a contest stopped part-way can be tabulated; the
+command without ``--collect`` then completes it).
+
 **Output.** The payload holds every cell (accuracy, synapses, M0, M1, wall time, run id) and a
 summary per family × budget: mean and sample standard deviation (``ddof = 1``) over the seeds
 of test accuracy, non-silent synapses and M1. For each budget and each baseline the
@@ -62,7 +66,7 @@ from neuroplastic.experiments.registry import (
     register_experiment,
 )
 from neuroplastic.results import ResultRecord
-from neuroplastic.runs import Experiment, load_data, run_method
+from neuroplastic.runs import Experiment, find_finished, load_data, run_method
 
 __all__ = [
     "FAMILIES",
@@ -122,6 +126,9 @@ class EqualBudgetParams(BaseModel):
     seeds: str = Field("0,1,2", description="seeds, e.g. 0,1,2")
     families: str = Field(
         ",".join(FAMILIES), description="structural, narrow-backprop, pruned-backprop, set"
+    )
+    collect: bool = Field(
+        False, description="train nothing: gather the finished cells, list the missing ones"
     )
 
     @model_validator(mode="after")
@@ -380,6 +387,7 @@ def run_equal_budget(params: EqualBudgetParams, ctx: ExperimentContext) -> Exper
     budgets, seeds, families = params.budget_list(), params.seed_list(), params.family_list()
     cells: list[dict[str, Any]] = []
     records: list[ResultRecord] = []
+    missing: list[dict[str, Any]] = []
     for seed in seeds:
         data: DataSplits | None = None
         for budget in budgets:
@@ -399,15 +407,22 @@ def run_equal_budget(params: EqualBudgetParams, ctx: ExperimentContext) -> Exper
                     f"[bold]{family}[/bold] budget {budget:,} seed {seed}: {cell.method} "
                     f"hidden {cell.hidden} {cell.overrides}"
                 )
-                record = run_method(
-                    cell.method,
-                    dict(cell.overrides),
-                    exp,
-                    ctx.store,
-                    data=data,
-                    resume=ctx.resume,
-                    console=ctx.console,
-                )
+                if params.collect:
+                    found = find_finished(cell.method, dict(cell.overrides), exp, ctx.store, data)
+                    if found is None:
+                        missing.append({"family": family, "budget": budget, "seed": seed})
+                        continue
+                    record = found
+                else:
+                    record = run_method(
+                        cell.method,
+                        dict(cell.overrides),
+                        exp,
+                        ctx.store,
+                        data=data,
+                        resume=ctx.resume,
+                        console=ctx.console,
+                    )
                 records.append(record)
                 cells.append(_cell_row(cell, seed, record))
     summary = summarise(cells)
@@ -421,6 +436,7 @@ def run_equal_budget(params: EqualBudgetParams, ctx: ExperimentContext) -> Exper
             "budgets": budgets,
             "seeds": seeds,
             "quick": ctx.quick,
+            "missing": missing,
             "summary": summary,
             "verdicts": verdict,
         },
@@ -439,9 +455,11 @@ def run_equal_budget(params: EqualBudgetParams, ctx: ExperimentContext) -> Exper
             "cells": cells,
             "summary": summary,
             "verdicts": verdict,
+            "missing": missing,
         },
         tables=[summary_table(summary), verdict_table(verdict)],
         records=records,
         files=files,
-        headline=f"structural wins {len(wins)} of {len(verdict)} budget × baseline pairs",
+        headline=f"structural wins {len(wins)} of {len(verdict)} budget × baseline pairs"
+        + (f"; {len(missing)} cells missing" if missing else ""),
     )

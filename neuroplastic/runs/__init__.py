@@ -17,7 +17,7 @@ from neuroplastic.runs.build import attach_plasticity_filters, build_learner
 from neuroplastic.runs.data import load_data
 from neuroplastic.runs.device import resolve_device
 from neuroplastic.runs.information import information_fields
-from neuroplastic.runs.lifecycle import compare, run_experiment, run_method
+from neuroplastic.runs.lifecycle import compare, find_finished, run_experiment, run_method
 from neuroplastic.runs.record import make_record, plasticity_fields
 from neuroplastic.runs.settings import (
     QUICK_MAX_EPOCHS,
@@ -37,6 +37,7 @@ __all__ = [
     "attach_plasticity_filters",
     "build_learner",
     "compare",
+    "find_finished",
     "information_fields",
     "load_data",
     "make_record",

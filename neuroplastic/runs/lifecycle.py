@@ -204,6 +204,17 @@ def run_method(
     return record
 
 
+def find_finished(
+    name: str, overrides: dict[str, Any], exp: Experiment, store: RunStore, data: DataSplits
+) -> ResultRecord | None:
+    """The stored record of a finished run of ``name`` with these settings (what ``run_method``
+    with ``resume`` would return without training), or None; trains nothing."""
+    exp.validate()
+    params = method_params(name, overrides, exp.quick)
+    run_params = {"method": params.model_dump(), "experiment": _experiment_dict(exp, data)}
+    return _finished_record(store, params_hash(name, data.dataset, run_params, exp.seed))
+
+
 def _finished_record(store: RunStore, signature: str) -> ResultRecord | None:
     """The stored record of a finished run with this signature, or None."""
     run = store.find_finished(signature)

@@ -157,3 +157,29 @@ def test_a_tiny_contest_end_to_end(run_main, tmp_path, monkeypatch):
     assert [c["run_id"] for c in again["cells"]] == [c["run_id"] for c in cells]
     code, listing, _ = run_main("runs", "list", "--limit", "200")
     assert listing.count("finished") == trained + 1  # only the contest run itself is new
+    # --collect trains nothing: the finished cells are gathered, the others listed as missing
+    code, stdout, stderr = run_main(
+        "run",
+        "equal-budget",
+        "--quick",
+        "--budgets",
+        "2000",
+        "--seeds",
+        "1,7",
+        "--collect",
+        "true",
+        "--json",
+        str(out),
+        "--no-progress",
+    )
+    assert code == 0, stderr
+    partial = json.loads(out.read_text())
+    assert {(c["seed"], c["budget"]) for c in partial["cells"]} == {(1, 2000)}
+    assert len(partial["cells"]) == 4
+    assert sorted(m["family"] for m in partial["missing"]) == sorted(
+        ["structural", "narrow-backprop", "pruned-backprop", "set"]
+    )
+    assert {m["seed"] for m in partial["missing"]} == {7}
+    assert "4 cells missing" in partial["headline"]
+    code, listing, _ = run_main("runs", "list", "--limit", "200")
+    assert listing.count("finished") == trained + 2  # the collecting run only
