@@ -17,9 +17,13 @@ batch and the updates accumulated (tested against such a reference). Within one 
 weights are fixed and the update is written at its end (the paper changes them continuously; a
 presentation's change is O(η_post) per output spike).
 
-**Labels** (never from test data): during training each neuron's mean spike count per class is
-tracked (an exponential average over about ``assign_window`` samples of that class,
-bias-corrected); a neuron is assigned the class for which it fires most. ``predict`` presents
+**Labels** (never from test data), ``assign="running"``: during training each neuron's mean
+spike count per class is tracked (an exponential average over about ``assign_window`` samples of
+that class, bias-corrected); a neuron is assigned the class for which it fires most.
+``assign="replay"`` (Diehl & Cook's evaluation): the last ``assign_samples`` training samples
+are kept and, when labels are needed after training has moved on, presented again without
+learning (θ fixed, as at test) with the current weights; each neuron takes the class with its
+highest mean spike count. ``predict`` presents
 the sample without learning (θ fixed) and scores each class by the mean spike count of its
 neurons. Samples evoking fewer than ``min_spikes`` spikes are presented again with the input rate
 raised by ``boost_hz`` (the paper's rule), up to ``max_boosts`` times.
@@ -64,6 +68,14 @@ class STDPDiehlCookParams(TrainingParams, STDPParams, DiehlCookParams):
     assign_window: int = Field(
         5000, ge=1, le=10**9, description="samples per class averaged for label assignment"
     )
+    assign: Literal["running", "replay"] = Field(
+        "running",
+        description="labels from running spike counts during training, or from a "
+        "learning-free replay of the last assign_samples training samples",
+    )
+    assign_samples: int = Field(
+        10_000, ge=1, le=1_000_000, description="training samples kept for assign='replay'"
+    )
     predict_seed: int = Field(12345, ge=0, description="seed of the Poisson input at predict")
     engine: Literal["auto", "numba", "torch"] = Field(
         "auto",
@@ -93,6 +105,9 @@ class STDPDiehlCookLearner(Learner):
     theta: Tensor
     class_rates: Tensor
     class_seen: Tensor
+    replay_x: Tensor
+    replay_y: Tensor
+    replay_seen: Tensor
 
     def __init__(self, ctx: BuildContext, p: STDPDiehlCookParams) -> None:
         super().__init__()
@@ -111,6 +126,11 @@ class STDPDiehlCookLearner(Learner):
             "class_rates", torch.zeros(self.n_classes, self.n_exc, device=ctx.device)
         )
         self.register_buffer("class_seen", torch.zeros(self.n_classes, device=ctx.device))
+        kept = p.assign_samples if p.assign == "replay" else 0
+        self.register_buffer("replay_x", torch.zeros(kept, self.n_in, device=ctx.device))
+        self.register_buffer("replay_y", torch.zeros(kept, dtype=torch.long, device=ctx.device))
+        self.register_buffer("replay_seen", torch.zeros((), dtype=torch.long))
+        self._replayed: tuple[int, Tensor] | None = None  # (writes, assignments) cache
         seed = int(torch.randint(0, 2**62, (1,), generator=ctx.generator))
         self.gen = torch.Generator(device=ctx.device).manual_seed(seed)
         self.writes = 0
@@ -288,8 +308,27 @@ class STDPDiehlCookLearner(Learner):
         self.class_rates += lam[:, None] * (mean - self.class_rates)
         self.class_seen += n_c
 
+    def _keep_for_replay(self, x: Tensor, y: Tensor) -> None:
+        """Ring buffer of the last ``assign_samples`` training samples."""
+        size = self.replay_x.shape[0]
+        x, y = x[-size:], y[-size:].to(self.replay_y.device)
+        pos = (int(self.replay_seen) + torch.arange(x.shape[0])) % size
+        self.replay_x[pos.to(self.replay_x.device)] = x.to(self.replay_x.dtype)
+        self.replay_y[pos.to(self.replay_y.device)] = y
+        self.replay_seen += x.shape[0]
+
     def assignments(self) -> Tensor:
         """Class of each excitatory neuron (−1: never fired on training data)."""
+        if self.p.assign == "replay":
+            if self._replayed is None or self._replayed[0] != self.writes:
+                kept = min(int(self.replay_seen), self.replay_x.shape[0])
+                counts = self.spike_counts(self.replay_x[:kept])
+                hot = one_hot(self.replay_y[:kept], self.n_classes, counts.dtype)
+                mean = (hot.T @ counts) / hot.sum(0).clamp(min=1)[:, None]
+                best = mean.argmax(0)
+                none = torch.full_like(best, -1)
+                self._replayed = (self.writes, torch.where(mean.max(0).values > 0, best, none))
+            return self._replayed[1]
         keep = 1.0 - 1.0 / self.p.assign_window
         corrected = self.class_rates / (1.0 - keep**self.class_seen).clamp(min=1e-12)[:, None]
         best = corrected.argmax(0)
@@ -302,6 +341,8 @@ class STDPDiehlCookLearner(Learner):
                 self._learn(x[k : k + 1], y[k : k + 1])
         else:
             self._learn(x, y)
+        if self.p.assign == "replay":
+            self._keep_for_replay(x, y)
 
     @torch.no_grad()
     def spike_counts(self, x: Tensor) -> Tensor:

@@ -261,3 +261,22 @@ def test_numba_engine_without_numba_is_refused(monkeypatch):
     monkeypatch.setattr(sdc, "_load_kernel", lambda: None)
     with pytest.raises(Exception, match="engine='numba' needs Numba"):
         build(engine="numba")
+
+
+def test_replay_assignment_uses_the_last_training_samples_without_learning():
+    learner = build(n=6, mode="batched", batch_size=20, assign="replay", assign_samples=50, **FAST)
+    x, y = patterns(200)
+    for k in range(0, 200, 20):
+        learner.train_step(x[k : k + 20], y[k : k + 20])
+    kept = {tuple(r.tolist()) for r in learner.replay_x}
+    assert kept == {tuple(r.tolist()) for r in x[150:]}  # the ring holds the last 50
+    w, theta = learner.fc1.w.detach().clone(), learner.theta.clone()
+    assign = learner.assignments()
+    assert torch.equal(learner.fc1.w.detach(), w) and torch.equal(learner.theta, theta)
+    counts = learner.spike_counts(x[150:])
+    hot = torch.nn.functional.one_hot(y[150:], 2).float()
+    mean = (hot.T @ counts) / hot.sum(0)[:, None]
+    expected = torch.where(mean.max(0).values > 0, mean.argmax(0), -1)
+    assert torch.equal(assign, expected)
+    xt, yt = patterns(100, seed=5)
+    assert (learner.predict(xt).argmax(1) == yt).float().mean().item() > 0.9
