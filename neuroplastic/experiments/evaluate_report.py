@@ -4,8 +4,10 @@ Criteria (stated so a reader can disagree with them; backprop on the same archit
 is the reference of every comparison):
 
 - **sparse weights, not enforced**: the silent fraction at 1 % of max|w| is at least
-  ``SPARSE_MARGIN`` above backprop's, and the method pruned nothing (a budget or pruning
-  schedule enforces sparsity: its ledger's ``pruned`` > 0 says so);
+  ``SPARSE_MARGIN`` above backprop's, the method pruned nothing (a budget or pruning
+  schedule enforces sparsity: its ledger's ``pruned`` > 0 says so) and every potential site
+  exists (sites absent without pruning were never connected: a fixed connectivity mask, such
+  as the localised random projection's receptive fields, enforces sparsity by construction);
 - **sparse activity**: population sparseness at least ``SPARSE_MARGIN`` above backprop's;
 - **lognormal weights**: the signed lognormal fits the input weights better than a normal
   (Vuong z > 1.96) *and* log|w| is close to normal in shape (KS distance ≤ ``KS_CLOSE``);
@@ -87,10 +89,13 @@ def _signature_claims(rec: ResultRecord, base: ResultRecord | None) -> dict[str,
         ref.weight_sparsity.silent_fraction_relative,
     )
     pruned = rec.ledger.pruned
-    ok = ws >= rws + SPARSE_MARGIN and pruned == 0
-    why = f"silent {_pct(ws)} % vs backprop {_pct(rws)} %" + (
-        f"; enforced by pruning ({pruned:,} synapses pruned)" if pruned else ""
-    )
+    absent = rec.synapses_dense - rec.synapses_total
+    ok = ws >= rws + SPARSE_MARGIN and pruned == 0 and absent == 0
+    why = f"silent {_pct(ws)} % vs backprop {_pct(rws)} %"
+    if pruned:
+        why += f"; enforced by pruning ({pruned:,} synapses pruned)"
+    elif absent:
+        why += f"; enforced by construction ({absent:,} sites never connected: a fixed mask)"
     out["sparse weights, not enforced"] = (ok, why)
     if sig.activity is not None and ref.activity is not None:
         a, b = sig.activity.population_sparseness, ref.activity.population_sparseness

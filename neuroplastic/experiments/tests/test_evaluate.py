@@ -160,3 +160,6 @@ def test_a_variant_is_trained_as_its_method_and_labelled_as_itself(tmp_path: Pat
     first = report.records[1].signatures
     assert first is not None and first.weight_sparsity.silent_fraction_relative > 0.5  # 2x2 of 4x4
     assert (tmp_path / "out" / "receptive_fields_random-projection-localised.png").is_file()
+    # its sparsity is the receptive-field mask: enforced by construction, not emerged
+    sparse = next(c for c in report.claims if c.claim == "sparse weights, not enforced")
+    assert not sparse.supported and "enforced by construction" in sparse.evidence
