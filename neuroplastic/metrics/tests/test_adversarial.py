@@ -130,7 +130,7 @@ def test_stdp_spike_counts_are_masked_and_the_surrogate_defeats_it() -> None:
     BPDA surrogate gives one, keeps the forward values, and PGD through it lowers accuracy."""
     spec = get_method("stdp-diehl-cook")
     ctx = BuildContext(16, 2, (6,), Ledger(), gen(), torch.device("cpu"))
-    learner = spec.build(ctx, spec.params_model(mode="batched", steps=100, norm_per_input=0.5))
+    learner = spec.build(ctx, spec.params_model(mode="batched", steps=200, norm_per_input=0.5))
     g = gen(6)  # two clean prototypes (left / right half bright): STDP learns them
     y = torch.randint(0, 2, (200,), generator=g)
     x = torch.rand(200, 16, generator=g) * 0.2
