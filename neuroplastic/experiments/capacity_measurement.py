@@ -103,6 +103,9 @@ class CapacityConfig(BaseModel):
     clamp: bool = Field(False, description="keep the query's units on")
     ane: bool = Field(False, description="adaptive noise estimation (reconstructed)")
     ane_levels: int = Field(8, ge=1, le=1000, description="ANE grid for p10 (Bayes)")
+    ane_noise: Literal["both", "p10"] = Field(
+        "both", description="Bayesian ANE estimates p01 and p10, or p10 only (p01 = assumed)"
+    )
     eps: float = Field(0.01, gt=0, lt=1, description="output noise target ε")
     queries: int = Field(200, ge=1, le=100_000, description="test queries per evaluated load")
     rel_tol: float = Field(0.02, gt=0, lt=1, description="bisection stops at this relative width")
@@ -345,6 +348,7 @@ def measure_capacity(
         clamp=cfg.clamp,
         ane=cfg.ane,
         ane_levels=cfg.ane_levels,
+        ane_noise=cfg.ane_noise,
     )
     limit = cfg.search_limit()
     z = max(1, round((1 - cfg.p10) * k))
@@ -434,6 +438,8 @@ def measure_capacity(
     row: dict[str, Any] = {
         "rule": cfg.rule,
         "ane": cfg.ane,
+        "ane_noise": cfg.ane_noise if cfg.ane else None,
+        "clamp": cfg.clamp,
         "auto": cfg.auto,
         "m": m,
         "n": n,

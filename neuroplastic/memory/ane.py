@@ -15,7 +15,9 @@ the others estimates ĉ::
 
     ĉ_b = clip( (mean_topK x_b − mean_rest x_b) / mean_j (w_in_j − w_bg_j),  0,  min(a_b, K) )
 
-with K the number of active units of a stored pattern (the k-WTA winners). The current state's
+with K the number of active units of a stored pattern (the k-WTA winners); without
+self-connections the gap is first multiplied by K/(K − 1) (a correct active unit does not feed
+itself, so the pattern units see ĉ(K − 1)/K correct inputs on average). The current state's
 noise relative to the pattern (K active units) then is
 
     p̂10 = (K − ĉ + ½)/(K + 1)   (missed pattern units),   p̂01 = (a − ĉ + ½)/(n − K + 1)
@@ -42,13 +44,26 @@ __all__ = ["ane_threshold", "estimate_correct_units", "quantised_noise"]
 
 
 def estimate_correct_units(
-    x: Tensor, active: Tensor, w_in: Tensor, w_bg: Tensor, winners: int
+    x: Tensor,
+    active: Tensor,
+    w_in: Tensor,
+    w_bg: Tensor,
+    winners: int,
+    exclude_self: bool = False,
 ) -> Tensor:
-    """ĉ per query (B,) from nominal potentials x (B, n) and active counts a (B,)."""
+    """ĉ per query (B,) from nominal potentials x (B, n) and active counts a (B,).
+
+    Without self-connections (``exclude_self``) a correct active unit gets no input from
+    itself, so the K pattern units receive on average ĉ(K − 1)/K correct inputs, not ĉ: the
+    gap is divided by (K − 1)/K. (Measured on states of known composition, n = 1,024, k = 10,
+    8 correct units: 7.08 without this factor; ``tests/test_ane.py``.)
+    """
     n = x.shape[1]
     top = torch.topk(x, winners, dim=1).values.sum(1)
     rest = (x.sum(1) - top) / max(n - winners, 1)
     gap = top / winners - rest
+    if exclude_self and winners > 1:
+        gap = gap * winners / (winners - 1)
     signal = float((w_in - w_bg).mean())
     if signal <= 0:
         return torch.minimum(active, torch.full_like(active, float(winners)))

@@ -327,11 +327,13 @@ def retrieve_int(mem: IntMemory, queries: Tensor, params: RetrievalParams) -> Re
         x0 = mem.potentials(state, exclude=exclude, with_bias=False)
         w_in, w_bg = mem.ane_stats(exclude)
         active = state.sum(1)
-        c_hat = estimate_correct_units(x0, active, w_in, w_bg, winners)
+        c_hat = estimate_correct_units(x0, active, w_in, w_bg, winners, exclude)
         if rule != "bayes":
             b = torch.from_numpy(mem.bias(None, exclude))
             return x0 + b - ane_threshold(c_hat, active, w_in, w_bg), c_hat
         noise = quantised_noise(c_hat, active, winners, c.n, params.ane_levels)
+        if params.ane_noise == "p10":
+            noise = [(mem.rule.p01, p10) for _, p10 in noise]
         return mem.potentials(state, noise, exclude=exclude), c_hat
 
     return feedback_loop(

@@ -62,6 +62,11 @@ class RetrievalParams(BaseModel):
     clamp: bool = Field(False, description="keep the query's active units on (auto only)")
     ane: bool = Field(False, description="adaptive noise estimation at every step")
     ane_levels: int = Field(8, ge=1, le=1000, description="ANE grid size for p10 (Bayes)")
+    ane_noise: Literal["both", "p10"] = Field(
+        "both",
+        description="Bayesian ANE re-estimates both p01 and p10, or only p10 (p01 stays the "
+        "rule's assumed add noise, which keeps the veto of unpotentiated synapses)",
+    )
 
 
 @dataclass
@@ -192,10 +197,12 @@ def _potentials(
         return x0 + b, None
     w_in, w_bg = core.ane_stats(exclude)
     active = state.sum(1)
-    c_hat = estimate_correct_units(x0, active, w_in, w_bg, winners)
+    c_hat = estimate_correct_units(x0, active, w_in, w_bg, winners, exclude)
     if core.rule.rule != "bayes":
         return x0 + b - ane_threshold(c_hat, active, w_in, w_bg), c_hat
     noise = quantised_noise(c_hat, active, winners, core.n, params.ane_levels)
+    if params.ane_noise == "p10":
+        noise = [(core.rule.p01, p10) for _, p10 in noise]
     x = torch.empty_like(x0)
     groups: dict[tuple[float, float], list[int]] = {}
     for i, key in enumerate(noise):
