@@ -52,7 +52,9 @@ def run_child(config: dict[str, Any], seed: int, path: Path) -> None:
     t0 = time.perf_counter()
     row = measure_capacity(cfg, seed=seed)
     row["wall_seconds"] = time.perf_counter() - t0
-    row["peak_rss_bytes"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    row["peak_rss_bytes"] = usage.ru_maxrss * 1024
+    row["cpu_seconds"] = usage.ru_utime + usage.ru_stime
     row["load_average_before"] = load_before
     row["load_average_after"] = _load()
     row["config"] = cfg.model_dump()
@@ -74,6 +76,7 @@ def _summary(out: Path) -> list[dict[str, Any]]:
         ]
         item["peak_rss_gb_max"] = max(r.get("peak_rss_bytes", 0) for r in same) / 1e9
         item["wall_seconds_max"] = max(r.get("wall_seconds", r["seconds"]) for r in same)
+        item["cpu_seconds_max"] = max((r.get("cpu_seconds") or 0.0) for r in same)
         item["load_average"] = [r.get("load_average_before") for r in same]
     return sorted(summary, key=lambda r: (r["rule"], r["ane"], r["n"]))
 
