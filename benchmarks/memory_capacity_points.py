@@ -98,6 +98,7 @@ def plot(out: Path) -> None:
         "auto, constant activity k = log2 n, half queries, 5 steps k-WTA, eps = 0.01 (fair)",
         refs,
     )
+    print(markdown(summary))
     for item in summary:
         print(
             f"n={item['n']:>6} {item['rule']:>10}{' + ANE' if item['ane'] else '      '} "
@@ -106,6 +107,35 @@ def plot(out: Path) -> None:
             f"M={item['capacity_patterns']:.0f} wall≤{item['wall_seconds_max']:.0f}s "
             f"rss≤{item['peak_rss_gb_max']:.2f}GB"
         )
+
+
+def markdown(summary: list[dict[str, Any]]) -> str:
+    """A markdown table: one row per (rule, ANE), one column per n (mean ± std, seeds)."""
+    sizes = sorted({r["n"] for r in summary})
+    order = ("willshaw", "covariance", "bayes", "bcpnn")
+    lines = [
+        "| rule | " + " | ".join(f"n = {n:,}" for n in sizes) + " |",
+        "|---|" + "---|" * len(sizes),
+    ]
+    for rule in order:
+        for ane in (False, True):
+            cells = []
+            for n in sizes:
+                hit = [r for r in summary if (r["n"], r["rule"], r["ane"]) == (n, rule, ane)]
+                if not hit:
+                    cells.append("—")
+                    continue
+                r = hit[0]
+                std = r.get("capacity_bits_per_synapse_std", 0.0)
+                cells.append(
+                    f"{r['capacity_bits_per_synapse']:.4f}"
+                    + (f" ± {std:.4f}" if r["seeds"] > 1 else "")
+                    + f" ({r['seeds']} seed{'s' if r['seeds'] > 1 else ''})"
+                )
+            if any(c != "—" for c in cells):
+                label = f"{rule}{' + ANE' if ane else ''}"
+                lines.append(f"| {label} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
 
 
 def main() -> None:
