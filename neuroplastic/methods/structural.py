@@ -27,6 +27,7 @@ No autograd graph is ever built (all updates run under ``torch.no_grad``).
 
 from __future__ import annotations
 
+import math
 from typing import Any, ClassVar, Literal
 
 import torch
@@ -75,6 +76,29 @@ PRESETS: dict[str, dict[str, Any]] = {
 }
 
 
+def receptive_windows(
+    n_units: int, n_features: int, side: int, generator: torch.Generator
+) -> Tensor:
+    """(n_units, n_features) mask of each unit's potential synapses: a ``side`` x ``side`` window
+    of the square input image at a uniformly random position (all True for ``side`` 0)."""
+    if side == 0:
+        return torch.ones(n_units, n_features, dtype=torch.bool)
+    width = math.isqrt(n_features)
+    if width * width != n_features:
+        raise ParameterError(
+            f"structural: receptive_field needs a square input image (got {n_features} features)"
+        )
+    if side > width:
+        raise ParameterError(f"structural: receptive_field = {side} exceeds the image side {width}")
+    top = torch.randint(0, width - side + 1, (n_units,), generator=generator)
+    left = torch.randint(0, width - side + 1, (n_units,), generator=generator)
+    rows = torch.arange(width)[:, None].expand(width, width).reshape(-1)
+    cols = torch.arange(width)[None, :].expand(width, width).reshape(-1)
+    inside_rows = (rows[None] >= top[:, None]) & (rows[None] < top[:, None] + side)
+    inside_cols = (cols[None] >= left[:, None]) & (cols[None] < left[:, None] + side)
+    return inside_rows & inside_cols
+
+
 class StructuralParams(TrainingParams):
     """The structural-plasticity rule; every ingredient is one switch."""
 
@@ -94,6 +118,14 @@ class StructuralParams(TrainingParams):
     eta_bias: float = Field(1.0, gt=0, le=10, description="homeostatic bias rate η_b")
     rate_tau: float = Field(100.0, ge=1, le=1e6, description="win-rate time constant (batches)")
     nonnegative: bool = Field(True, description="input synapses excitatory (w >= 0)")
+    receptive_field: int = Field(
+        0,
+        ge=0,
+        le=10_000,
+        description="side s of the square window of the input image (e.g. 28 x 28) in which a "
+        "hidden unit has potential synapses, at a random position per unit: its synapses start, "
+        "and grow, only there (spatially local growth); 0 = the whole input",
+    )
     budget: int = Field(
         15, ge=0, le=100_000, description="synapses kept per hidden unit (0 = no budget)"
     )
@@ -115,7 +147,11 @@ class StructuralParams(TrainingParams):
         "LMS), perturbation (weight perturbation)",
     )
     eta_softmax: float = Field(
-        0.5, gt=0, le=10, description="readout learning rate of the softmax delta rule"
+        1.0, gt=0, le=10, description="readout learning rate of the softmax delta rule"
+    )
+    eta_softmax_decay: bool = Field(
+        True,
+        description="the softmax readout's rate falls linearly over its epochs (1, 1 - 1/n, ...)",
     )
     readout_during_hidden: bool = Field(
         False, description="train the readout while the hidden layer still changes"
@@ -212,6 +248,7 @@ class StructuralLearner(Learner):
     consolidated: Tensor
     seen_classes: Tensor
     taught_classes: Tensor
+    potential: Tensor
     unit_phase: Tensor
     class_phase: Tensor
 
@@ -229,9 +266,15 @@ class StructuralLearner(Learner):
         self.n_classes = ctx.n_classes
         self.generator = ctx.generator
         w0 = torch.rand(n_hidden, ctx.n_features, generator=ctx.generator) * 0.09 + 0.01
+        potential = receptive_windows(n_hidden, ctx.n_features, p.receptive_field, ctx.generator)
         self.hidden = Synapses(
-            "hidden.weight", w0, sign=1 if p.nonnegative else None, ledger=ctx.ledger
+            "hidden.weight",
+            w0,
+            sign=1 if p.nonnegative else None,
+            mask=potential,
+            ledger=ctx.ledger,
         )
+        self.register_buffer("potential", potential)
         self.hidden_bias = Synapses("hidden.bias", torch.zeros(n_hidden), ledger=ctx.ledger)
         self.readout = Synapses(
             "readout.weight", torch.zeros(ctx.n_classes, n_hidden), ledger=ctx.ledger
@@ -285,7 +328,12 @@ class StructuralLearner(Learner):
             scores = scores.masked_fill(self.consolidated, float("-inf"))
             signal = competition_signal(scores, self.competitive)
         signal = signal.masked_fill(self.consolidated, 0.0)
-        coincidence, won = signal.T @ x, signal.sum(0)
+        if self.p.competition in ("hard", "kwta"):  # 0/1 winners: add the winners' inputs
+            rows, units = signal.nonzero(as_tuple=True)
+            coincidence = torch.zeros_like(w).index_add_(0, units, x[rows])
+        else:
+            coincidence = signal.T @ x
+        won = signal.sum(0)
         self.hidden.apply(instar_from_coincidence(coincidence, won, w, self.p.eta_hidden, len(x)))
         self.trace += coincidence
         self.activity += won
@@ -314,7 +362,8 @@ class StructuralLearner(Learner):
                 if self.p.readout_seen_classes_only:  # normalise over the taught classes only
                     out = out.masked_fill(~self.seen_classes, float("-inf"))
                 grad_w, grad_b = softmax_delta(h, out, target)
-                dw, db = -self.p.eta_softmax * grad_w, -self.p.eta_softmax * grad_b
+                eta = self.p.eta_softmax * self._readout_decay()
+                dw, db = -eta * grad_w, -eta * grad_b
             else:
                 self.report_objective(0.5 * (target - out).square().sum(1).mean())
                 self.h_mean.lerp_(h.mean(0), 0.01)
@@ -340,6 +389,14 @@ class StructuralLearner(Learner):
         )
         out = h @ self.readout.w.T + self.readout_bias.w
         self.readout_bias.apply(self.p.eta_readout * (target - out).mean(0))
+
+    def _readout_decay(self) -> float:
+        """Factor of the softmax readout's rate in this epoch: 1 − i / n in the i-th (from 0) of
+        the n readout epochs with ``eta_softmax_decay``, else 1."""
+        if not self.p.eta_softmax_decay or self.p.readout_during_hidden:
+            return 1.0
+        n = self.p.epochs - self.p.plastic_epochs()
+        return 1.0 - (self.epoch - self.p.plastic_epochs()) / n if n > 0 else 1.0
 
     def begin_phase(self, name: str) -> None:
         """Restart the plasticity schedule (hidden learning, pruning, growth, then readout).
@@ -368,7 +425,8 @@ class StructuralLearner(Learner):
         if not bool(units.any()):
             return
         init = torch.rand(self.hidden.w.shape, generator=self.generator) * 0.09 + 0.01
-        self.hidden.grow(units[:, None] & ~self.hidden.mask, init=init.to(self.hidden.w.device))
+        where = units[:, None] & ~self.hidden.mask & self.potential
+        self.hidden.grow(where, init=init.to(self.hidden.w.device))
 
     @torch.no_grad()
     def on_epoch_end(self, epoch: int) -> None:
@@ -382,7 +440,8 @@ class StructuralLearner(Learner):
                 if p.budget:
                     prune_to_budget(self.hidden, p.budget)
                     if p.growth:
-                        grow_from_coincidence(self.hidden, self.trace, self.activity, p.budget)
+                        trace = self.trace * self.potential  # grow only inside the window
+                        grow_from_coincidence(self.hidden, trace, self.activity, p.budget)
             if p.silent_pruning:
                 self.silent.check(self.hidden)
         self.trace.zero_()

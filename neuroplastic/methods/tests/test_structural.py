@@ -222,3 +222,25 @@ def test_new_phase_repotentiates_the_reserve_and_new_classes_read_only_recruits(
     assert model.readout.mask[:2][:, old].all()  # the old classes keep theirs
     assert accuracy(model, x[second], y[second]) > 0.9
     assert accuracy(model, x[first], y[first]) > 0.9
+
+
+def test_receptive_field_keeps_synapses_and_growth_in_each_units_window():
+    g = torch.Generator().manual_seed(0)
+    x = (torch.rand(200, 64, generator=g) > 0.5).float()
+    y = torch.randint(0, 3, (200,), generator=g)
+    method = get_method("structural")
+    values = {"batch_size": 20, "receptive_field": 3, "budget": 4, "epochs": 3}
+    params = build_params(method.params_model, values, "structural")
+    ctx = BuildContext(
+        64, 3, (10,), Ledger(), torch.Generator().manual_seed(0), torch.device("cpu")
+    )
+    model = method.build(ctx, params)
+    window = model.potential.clone()
+    assert torch.equal(window.sum(1), torch.full((10,), 9))  # a 3 x 3 window of the 8 x 8 image
+    for row in window.view(10, 8, 8):
+        rows, cols = row.nonzero(as_tuple=True)
+        assert rows.max() - rows.min() == 2 and cols.max() - cols.min() == 2
+    _fit(model, x, y, 3)
+    assert not (model.hidden.mask & ~window).any()
+    with pytest.raises(ParameterError, match="receptive_field = 9 exceeds the image side 8"):
+        method.build(ctx, build_params(method.params_model, {"receptive_field": 9}, "s"))
