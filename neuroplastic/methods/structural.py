@@ -180,11 +180,12 @@ class StructuralParams(TrainingParams):
         "potential connectivity with initial weights, then learn, and are pruned, as in the "
         "first phase",
     )
-    phase_gate: Literal["off", "template", "match"] = Field(
-        "template",
-        description="after several phases, only the classes of the phase whose hidden unit "
-        "matches the input best compete at the output (template: best fraction of template "
-        "present; match: nearest prototype); no effect in one-phase training",
+    phase_gate: Literal["off", "confidence", "template", "match"] = Field(
+        "confidence",
+        description="after several phases, only the classes of one phase compete at the "
+        "output: the phase whose readout is most confident (confidence), or whose hidden unit "
+        "matches the input best (template: largest fraction of its template present; match: "
+        "nearest prototype); no effect in one-phase training",
     )
     readout_phase_units: bool = Field(
         True,
@@ -467,6 +468,23 @@ class StructuralLearner(Learner):
             out = self._gate_by_phase(x, out)
         return out
 
+    def _gate_by_confidence(self, out: Tensor) -> Tensor:
+        """Only the classes of the phase whose readout is most confident compete: for each
+        phase p, c_p = max over its classes of the softmax over its classes (the readout of
+        each phase was normalised over that phase's classes only, so raw outputs of different
+        phases are not comparable, but each phase's confidence is). A phase with one class is
+        always fully confident: use another gate there."""
+        phases = self.class_phase
+        confidence = torch.full((out.shape[0], self.phase_index + 1), -1.0, device=out.device)
+        for phase in range(self.phase_index + 1):
+            members = phases == phase
+            if bool(members.any()):
+                probs = torch.softmax(out[:, members], dim=1)
+                confidence[:, phase] = probs.max(1).values
+        best_phase = confidence.argmax(1)
+        other = phases[None, :] != best_phase[:, None]
+        return out.masked_fill(other & (phases[None, :] >= 0), -1e4)
+
     def _gate_by_phase(self, x: Tensor, out: Tensor) -> Tensor:
         """Only the classes learned in the phase of the best-matching hidden unit compete.
 
@@ -474,6 +492,8 @@ class StructuralLearner(Learner):
         competition's distance score w_j·x − ½‖w_j‖² (``match``, no bias) over connected units;
         a unit connected now but not consolidated belongs to the current phase.
         """
+        if self.p.phase_gate == "confidence":
+            return self._gate_by_confidence(out)
         w = self.hidden.w.detach()
         if self.p.phase_gate == "template":
             score = (x @ w.T) / w.sum(1).clamp(min=1e-12)

@@ -30,6 +30,7 @@ FAST = {
         "batch_size": "20",
         "reserve": "true",
         "readout": "delta",
+        "phase_gate": "template",
     },
     "backprop": {"epochs": "3", "batch_size": "20", "lr": "0.01"},
 }

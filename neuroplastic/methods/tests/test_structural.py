@@ -205,7 +205,13 @@ def test_new_phase_repotentiates_the_reserve_and_new_classes_read_only_recruits(
     x, y = blobs(classes=3)
     first, second = y < 2, y == 2
     model = learner(
-        hidden=16, epochs=4, prune_epoch=2, budget=5, competition="hard", readout="delta"
+        hidden=16,
+        epochs=4,
+        prune_epoch=2,
+        budget=5,
+        competition="hard",
+        readout="delta",
+        phase_gate="template",  # phase B has one class: no within-phase confidence to compare
     )
     model.begin_phase("A")
     _fit(model, x[first], y[first], 4)
