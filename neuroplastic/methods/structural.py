@@ -70,6 +70,7 @@ PRESETS: dict[str, dict[str, Any]] = {
         "budget": 7,
         "prune_epoch": 4,
         "hidden_epochs": None,
+        "receptive_field": 0,
         "reserve": True,
         "readout": "delta",
     },
@@ -119,12 +120,13 @@ class StructuralParams(TrainingParams):
     rate_tau: float = Field(100.0, ge=1, le=1e6, description="win-rate time constant (batches)")
     nonnegative: bool = Field(True, description="input synapses excitatory (w >= 0)")
     receptive_field: int = Field(
-        0,
+        12,
         ge=0,
         le=10_000,
         description="side s of the square window of the input image (e.g. 28 x 28) in which a "
         "hidden unit has potential synapses, at a random position per unit: its synapses start, "
-        "and grow, only there (spatially local growth); 0 = the whole input",
+        "and grow, only there (spatially local growth); 0 = the whole input (also what the "
+        "default means for an input that is not a square image at least this wide)",
     )
     budget: int = Field(
         15, ge=0, le=100_000, description="synapses kept per hidden unit (0 = no budget)"
@@ -267,7 +269,13 @@ class StructuralLearner(Learner):
         self.n_classes = ctx.n_classes
         self.generator = ctx.generator
         w0 = torch.rand(n_hidden, ctx.n_features, generator=ctx.generator) * 0.09 + 0.01
-        potential = receptive_windows(n_hidden, ctx.n_features, p.receptive_field, ctx.generator)
+        side = p.receptive_field
+        width = math.isqrt(ctx.n_features)
+        if "receptive_field" not in p.model_fields_set and (
+            width * width != ctx.n_features or side > width
+        ):
+            side = 0  # the default window is for images (28 x 28): other inputs use all
+        potential = receptive_windows(n_hidden, ctx.n_features, side, ctx.generator)
         self.hidden = Synapses(
             "hidden.weight",
             w0,

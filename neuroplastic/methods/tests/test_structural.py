@@ -168,6 +168,7 @@ def _params(**values):
 def test_presets_fill_only_what_is_not_set():
     ten, table2 = _params(), _params(preset="table2")
     assert (ten.competition, ten.budget, ten.readout, ten.reserve) == ("hard", 15, "softmax", False)
+    assert (ten.receptive_field, table2.receptive_field) == (12, 0)
     assert (table2.competition, table2.k, table2.budget, table2.readout) == ("kwta", 5, 7, "delta")
     assert (table2.epochs, table2.prune_epoch, table2.hidden_epochs) == (10, 4, None)
     mixed = _params(preset="table2", budget=9, readout="softmax")
