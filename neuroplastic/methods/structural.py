@@ -344,7 +344,8 @@ class StructuralLearner(Learner):
             coincidence = signal.T @ x
         won = signal.sum(0)
         self.hidden.apply(instar_from_coincidence(coincidence, won, w, self.p.eta_hidden, len(x)))
-        self.trace += coincidence
+        if self.p.growth and self.p.budget and self.epoch + 1 >= self.p.prune_epoch:
+            self.trace += coincidence  # read only by growth, at the end of a pruning epoch
         self.activity += won
         if self.p.homeostasis:
             self.rate.copy_(update_rate(self.rate, won / x.shape[0], tau=self.p.rate_tau))
