@@ -340,6 +340,7 @@ def plot_contest(summary: Sequence[dict[str, Any]], folder: Path, title: str) ->
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    import matplotlib.ticker
 
     paths = []
     for x_key, x_label, name in (
@@ -361,6 +362,9 @@ def plot_contest(summary: Sequence[dict[str, Any]], folder: Path, title: str) ->
                 label=family,
             )
         ax.set_xscale("log")
+        ax.xaxis.set_major_locator(matplotlib.ticker.LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+        ax.xaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:,.0f}"))
+        ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
         ax.set_xlabel(x_label)
         ax.set_ylabel("test accuracy (%)")
         ax.set_title(title)
@@ -443,7 +447,8 @@ def run_equal_budget(params: EqualBudgetParams, ctx: ExperimentContext) -> Exper
     )
     markdown_path = folder / "equal_budget_table.md"
     markdown_path.write_text(markdown_table(summary, verdict))
-    title = f"MNIST, ten classes, equal synapse budget (seeds {','.join(map(str, seeds))})"
+    present = sorted({c["seed"] for c in cells})
+    title = f"MNIST, ten classes, equal synapse budget (seeds {','.join(map(str, present))})"
     files = [table_path, markdown_path, *plot_contest(summary, folder, title)]
     wins = [v for v in verdict if v["rule_wins"]]
     return ExperimentOutput(
