@@ -59,7 +59,7 @@ from rich.table import Table
 
 from neuroplastic.atomic import write_json_atomic
 from neuroplastic.data import DataSplits
-from neuroplastic.errors import ParameterError
+from neuroplastic.errors import CheckpointError, ParameterError
 from neuroplastic.experiments.registry import (
     ExperimentContext,
     ExperimentOutput,
@@ -377,6 +377,36 @@ def plot_contest(summary: Sequence[dict[str, Any]], folder: Path, title: str) ->
     return paths
 
 
+def _train_cell(
+    cell: Cell, exp: Experiment, ctx: ExperimentContext, data: DataSplits
+) -> ResultRecord:
+    """Train one cell, or with ``--resume`` reuse its finished run or continue its unfinished one.
+
+    A cell whose unfinished run cannot be resumed (it was killed before its first checkpoint, so
+    there is nothing to continue) starts anew with a warning instead of stopping the contest; its
+    old run stays as it was in the store. A finished run is looked up first, so a later
+    ``--resume`` never trains that cell again.
+    """
+    overrides = dict(cell.overrides)
+    store = ctx.store
+    assert store is not None  # run_equal_budget refuses to run without one
+    if ctx.resume:
+        done = find_finished(cell.method, overrides, exp, store, data)
+        if done is not None:
+            ctx.console.print(f"{cell.method}: already finished as run {done.run_id}; reused")
+            return done
+    try:
+        return run_method(
+            cell.method, overrides, exp, store, data=data, resume=ctx.resume,
+            console=ctx.console,
+        )  # fmt: skip
+    except CheckpointError as exc:
+        if not ctx.resume:
+            raise
+        ctx.console.print(f"[yellow]warning:[/yellow] {exc}; this cell starts anew")
+        return run_method(cell.method, overrides, exp, store, data=data, console=ctx.console)
+
+
 @register_experiment(
     "equal-budget",
     EqualBudgetParams,
@@ -418,15 +448,7 @@ def run_equal_budget(params: EqualBudgetParams, ctx: ExperimentContext) -> Exper
                         continue
                     record = found
                 else:
-                    record = run_method(
-                        cell.method,
-                        dict(cell.overrides),
-                        exp,
-                        ctx.store,
-                        data=data,
-                        resume=ctx.resume,
-                        console=ctx.console,
-                    )
+                    record = _train_cell(cell, exp, ctx, data)
                 records.append(record)
                 cells.append(_cell_row(cell, seed, record))
     summary = summarise(cells)

@@ -183,3 +183,40 @@ def test_a_tiny_contest_end_to_end(run_main, tmp_path, monkeypatch):
     assert "4 cells missing" in partial["headline"]
     code, listing, _ = run_main("runs", "list", "--limit", "200")
     assert listing.count("finished") == trained + 2  # the collecting run only
+
+
+def test_a_cell_killed_before_its_first_checkpoint_starts_anew(monkeypatch):
+    """--resume: a cell whose unfinished run has no checkpoint is trained anew (with a warning)
+    instead of stopping the whole contest; a finished cell is reused without training."""
+    from types import SimpleNamespace
+
+    from rich.console import Console
+
+    from neuroplastic.errors import CheckpointError
+    from neuroplastic.experiments import equal_budget as eb
+
+    calls: list[bool] = []
+
+    def fake_run_method(name, overrides, exp, store, data=None, resume=False, console=None):
+        calls.append(resume)
+        if resume:
+            raise CheckpointError("cannot resume structural run 38 (crashed): no checkpoint")
+        return "record"
+
+    finished: list[object] = [None]
+    monkeypatch.setattr(eb, "run_method", fake_run_method)
+    monkeypatch.setattr(eb, "find_finished", lambda *a: finished[0])
+    console = Console(record=True, width=200)
+    ctx = SimpleNamespace(store=object(), resume=True, console=console)
+    cell = eb.cell_settings("structural", 10_000)
+    assert eb._train_cell(cell, None, ctx, None) == "record"
+    assert calls == [True, False]
+    assert "no checkpoint; this cell starts anew" in console.export_text()
+    finished[0] = stored = SimpleNamespace(run_id=5)  # now finished: reused, nothing trained
+    assert eb._train_cell(cell, None, ctx, None) is stored and calls == [True, False]
+    ctx.resume = False  # without --resume a refused checkpoint cannot occur; errors propagate
+    monkeypatch.setattr(
+        eb, "run_method", lambda *a, **k: (_ for _ in ()).throw(CheckpointError("x"))
+    )
+    with pytest.raises(CheckpointError):
+        eb._train_cell(cell, None, ctx, None)
