@@ -84,6 +84,9 @@ def test_a_signal_mid_run_prints_how_to_resume_and_that_command_resumes(env, tmp
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        # a child inherits an ignored SIGINT from a shell that started the tests in the
+        # background (Python then installs no KeyboardInterrupt handler): restore the default
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     assert proc.stdout is not None
     for line in proc.stdout:  # the run exists once its id is printed

@@ -181,6 +181,9 @@ def test_ctrl_c_stops_scheduling_leaves_nothing_half_written_and_a_rerun_resumes
         stderr=subprocess.PIPE,
         text=True,
         env=env,
+        # a child inherits an ignored SIGINT from a shell that started the tests in the
+        # background (Python then installs no KeyboardInterrupt handler): restore the default
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     interrupted = False
     deadline = time.monotonic() + 240
