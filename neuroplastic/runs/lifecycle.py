@@ -208,11 +208,15 @@ def find_finished(
     name: str, overrides: dict[str, Any], exp: Experiment, store: RunStore, data: DataSplits
 ) -> ResultRecord | None:
     """The stored record of a finished run of ``name`` with these settings (what ``run_method``
-    with ``resume`` would return without training), or None; trains nothing."""
+    with ``resume`` would return without training, estimates recomputed with
+    ``exp.energy_model``), or None; trains nothing."""
     exp.validate()
     params = method_params(name, overrides, exp.quick)
     run_params = {"method": params.model_dump(), "experiment": _experiment_dict(exp, data)}
-    return _finished_record(store, params_hash(name, data.dataset, run_params, exp.seed))
+    done = _finished_record(store, params_hash(name, data.dataset, run_params, exp.seed))
+    if done is not None and done.energy is not None:
+        done.energy = done.energy.with_tables(exp.energy_tables())
+    return done
 
 
 def _finished_record(store: RunStore, signature: str) -> ResultRecord | None:
