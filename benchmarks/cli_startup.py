@@ -16,20 +16,18 @@ model must be imported, and with it torch, so this one is reported but has no 1 
 
 from __future__ import annotations
 
-import argparse
-import json
 import os
 import platform
-import resource
 import statistics
 import subprocess
 import sys
 import tarfile
 import tempfile
-import time
 from io import BytesIO
 from pathlib import Path
 from typing import Any
+
+from _common import benchmark_parser, load_average, run_child, write_json
 
 ROOT = Path(__file__).resolve().parents[1]
 COMMANDS: dict[str, list[str]] = {
@@ -44,12 +42,7 @@ TARGETED = ("help", "option_error")
 def timed(argv: list[str], env: dict[str, str], cwd: Path) -> tuple[float, float, int]:
     """(wall seconds, child CPU seconds, exit code) of one subprocess run in ``cwd``
     (``python -m`` puts the working directory first on the path, so it selects the tree)."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    t0 = time.perf_counter()
-    proc = subprocess.run(argv, env=env, cwd=cwd, capture_output=True, timeout=120)
-    wall = time.perf_counter() - t0
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    proc, wall, cpu = run_child(argv, env, cwd, timeout=120)
     return wall, cpu, proc.returncode
 
 
@@ -101,10 +94,9 @@ def measure(trees: dict[str, Path], repeats: int, home: Path) -> dict[str, Any]:
 
 def main() -> None:
     """Measure and write the JSON."""
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap = benchmark_parser(__doc__, Path("results/cli_startup.json"))
     ap.add_argument("--repeats", type=int, default=7)
     ap.add_argument("--baseline-rev", help="also measure this older commit (before/after)")
-    ap.add_argument("--json", type=Path, default=Path("results/cli_startup.json"))
     args = ap.parse_args()
     head = subprocess.run(
         ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
@@ -117,7 +109,7 @@ def main() -> None:
         "repeats": args.repeats,
         "commands": {name: " ".join(a) for name, a in COMMANDS.items()},
         "target_s": TARGET_S,
-        "load_before": os.getloadavg(),
+        "load_before": load_average(),
     }
     with tempfile.TemporaryDirectory() as tmp:
         trees = {"current": ROOT}
@@ -125,7 +117,7 @@ def main() -> None:
             trees["baseline"] = source_of(args.baseline_rev, Path(tmp) / "baseline")
             out["baseline_rev"] = args.baseline_rev
         out["results"] = measure(trees, args.repeats, Path(tmp) / "home")
-    out["load_after"] = os.getloadavg()
+    out["load_after"] = load_average()
     current = out["results"]["current"]
     out["meets_target"] = {name: current[name]["median_wall_s"] < TARGET_S for name in TARGETED}
     if "baseline" in out["results"]:
@@ -134,9 +126,7 @@ def main() -> None:
             name: round(base[name]["median_cpu_s"] / current[name]["median_cpu_s"], 2)
             for name in COMMANDS
         }
-    args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(json.dumps(out, indent=2) + "\n")
-    print(json.dumps(out, indent=2))
+    write_json(out, args.json)
 
 
 if __name__ == "__main__":

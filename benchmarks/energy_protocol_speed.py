@@ -28,7 +28,6 @@ them). Issue 12 targets, plain backprop, batch 1, one thread: ≥ 10,000 samples
 
 from __future__ import annotations
 
-import argparse
 import json
 import platform
 import statistics
@@ -39,6 +38,7 @@ from typing import Any
 import numpy as np
 import torch
 import torch.nn.functional as F
+from _common import benchmark_parser, load_average, write_json
 from torch import Tensor, nn
 
 from neuroplastic.experiments.energy_protocol import (
@@ -117,14 +117,13 @@ def run_numpy(w: list[np.ndarray], x: np.ndarray, t: np.ndarray, order: list[int
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = benchmark_parser(__doc__, Path("results/energy_protocol_speed.json"))
     parser.add_argument("--n-hid", type=int, default=1000)
     parser.add_argument("--samples", type=int, default=2000)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--restrict", default="none", help="restriction of the protocol loop")
     parser.add_argument("--p", type=float, default=1.0)
-    parser.add_argument("--json", type=Path, default=Path("results/energy_protocol_speed.json"))
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     data = load_protocol_data(None, 0, 0.001, "test", False)
@@ -163,8 +162,6 @@ def main() -> None:
         times["numpy"].append(run_numpy(np_w, x_np1, t_np, order))
     rate = {k: args.samples / statistics.median(v) for k, v in times.items()}
     target = TARGET_SAMPLES_PER_S.get((args.n_hid, args.restrict))
-    with open("/proc/loadavg") as f:
-        load = f.read().split()[:3]
     out: dict[str, Any] = {
         "benchmark": "energy_protocol_speed",
         "architecture": f"784-{args.n_hid}-10",
@@ -172,7 +169,7 @@ def main() -> None:
         "samples_per_round": args.samples,
         "repeats": args.repeats,
         "threads": args.threads,
-        "load_average": load,
+        "load_average": load_average(),
         "samples_per_s": rate,
         "speed_relative_to_torch_plain": {k: v / rate["torch_plain"] for k, v in rate.items()},
         "target_samples_per_s": target,
@@ -187,8 +184,7 @@ def main() -> None:
         "note": "absolute rates depend on the machine's load (load_average); the relative "
         "speeds are measured in the same process, alternating",
     }
-    args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(json.dumps(out, indent=2) + "\n")
+    write_json(out, args.json, echo=False)
     print(json.dumps({k: out[k] for k in list(out)[:12]}, indent=2))
 
 

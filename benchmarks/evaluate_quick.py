@@ -15,38 +15,28 @@ evaluate / compare, the load average before and after, and evaluate's own timing
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import platform
-import resource
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 from typing import Any
+
+from _common import benchmark_parser, load_average, run_child, write_json
 
 
 def timed(args: list[str], env: dict[str, str]) -> dict[str, float]:
     """Run the CLI with ``args``; wall and CPU seconds of the child."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    start = time.perf_counter()
-    out = subprocess.run(
-        [sys.executable, "-m", "neuroplastic.cli", *args], env=env, capture_output=True, text=True
-    )
-    wall = time.perf_counter() - start
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    out, wall, cpu = run_child([sys.executable, "-m", "neuroplastic.cli", *args], env)
     if out.returncode != 0:
         raise SystemExit(f"{' '.join(args)} failed:\n{out.stdout[-2000:]}\n{out.stderr[-2000:]}")
-    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     return {"wall_s": wall, "cpu_s": cpu}
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = benchmark_parser(__doc__)
     parser.add_argument("--method", default="structural", help="the method beside backprop")
-    parser.add_argument("--json", type=Path, default=None)
     a = parser.parse_args()
     methods = f"backprop,{a.method}"
     with tempfile.TemporaryDirectory() as home:
@@ -56,7 +46,7 @@ def main() -> None:
             "NEUROPLASTIC_STORE": str(Path(home) / "runs.sqlite"),
             "OMP_NUM_THREADS": "1",
         }
-        load_before = os.getloadavg()
+        load_before = load_average()
         compare = timed(["compare", "--quick", "--methods", methods, "--no-progress"], env)
         out = Path(home) / "out"
         evaluate = timed(
@@ -65,7 +55,7 @@ def main() -> None:
             env,
         )  # fmt: skip
         report = json.loads((out / "evaluation.json").read_text())
-        load_after = os.getloadavg()
+        load_after = load_average()
     result: dict[str, Any] = {
         "methods": methods,
         "compare_quick": compare,
@@ -81,11 +71,7 @@ def main() -> None:
         "python": platform.python_version(),
         "machine": platform.machine(),
     }
-    text = json.dumps(result, indent=2)
-    print(text)
-    if a.json is not None:
-        a.json.parent.mkdir(parents=True, exist_ok=True)
-        a.json.write_text(text + "\n")
+    write_json(result, a.json)
 
 
 if __name__ == "__main__":

@@ -15,41 +15,35 @@ are compared. Target: ratio ledger/plain <= 1.10. Writes JSON (``--json``).
 
 from __future__ import annotations
 
-import argparse
-import json
-import platform
-import statistics
 import time
-from pathlib import Path
 from typing import Any
 
 import torch
 import torch.nn.functional as F
+from _common import (
+    alternate,
+    benchmark_parser,
+    build_learner,
+    machine_info,
+    medians,
+    mnist_train,
+    shuffled,
+    train_epoch,
+    write_json,
+)
 from torch import Tensor, nn
 
-from neuroplastic.data import fetch_mnist, load_mnist
-from neuroplastic.energy.ledger import Ledger
-from neuroplastic.methods import BuildContext
-from neuroplastic.methods.backprop import BackpropLearner, BackpropParams
+from neuroplastic.methods.backprop import BackpropLearner
 
 HIDDEN = 1000
 BATCH = 100
 LR = 0.1
 
 
-def load_train(limit: int | None) -> tuple[Tensor, Tensor]:
-    """Full MNIST training set (or its first ``limit`` samples) as (N, 784) floats in [0, 1]."""
-    arrays = load_mnist(fetch_mnist(), verify=False)
-    x = torch.from_numpy(arrays.train_images.reshape(-1, 784)).float() / 255.0
-    y = torch.from_numpy(arrays.train_labels.astype("int64"))
-    return (x, y) if limit is None else (x[:limit], y[:limit])
-
-
 def make_ledger_learner(seed: int) -> BackpropLearner:
-    ctx = BuildContext(
-        784, 10, (HIDDEN,), Ledger(), torch.Generator().manual_seed(seed), torch.device("cpu")
-    )
-    return BackpropLearner(ctx, BackpropParams(optimizer="sgd", lr=LR))
+    learner = build_learner("backprop", HIDDEN, seed=seed, optimizer="sgd", lr=LR)
+    assert isinstance(learner, BackpropLearner)
+    return learner
 
 
 def make_plain_model(learner: BackpropLearner) -> nn.Sequential:
@@ -62,8 +56,9 @@ def make_plain_model(learner: BackpropLearner) -> nn.Sequential:
     return model
 
 
-def epoch_plain(model: nn.Module, opt: torch.optim.Optimizer, x: Tensor, y: Tensor) -> float:
-    order = torch.randperm(x.shape[0], generator=torch.Generator().manual_seed(0))
+def epoch_plain(
+    model: nn.Module, opt: torch.optim.Optimizer, x: Tensor, y: Tensor, order: Tensor
+) -> float:
     start = time.perf_counter()
     for b in range(0, x.shape[0], BATCH):
         idx = order[b : b + BATCH]
@@ -74,33 +69,29 @@ def epoch_plain(model: nn.Module, opt: torch.optim.Optimizer, x: Tensor, y: Tens
     return time.perf_counter() - start
 
 
-def epoch_ledger(learner: BackpropLearner, x: Tensor, y: Tensor) -> float:
-    order = torch.randperm(x.shape[0], generator=torch.Generator().manual_seed(0))
-    start = time.perf_counter()
-    for b in range(0, x.shape[0], BATCH):
-        idx = order[b : b + BATCH]
-        learner.train_step(x[idx], y[idx])
-    return time.perf_counter() - start
-
-
 def run(repeats: int, limit: int | None, seed: int = 0) -> dict[str, Any]:
     """Alternate plain and ledger epochs; return timings, ratio and sanity checks."""
-    x, y = load_train(limit)
+    x, y = mnist_train(limit)
     learner = make_ledger_learner(seed)
     model = make_plain_model(learner)
     opt = torch.optim.SGD(model.parameters(), lr=LR)
-    epoch_plain(model, opt, x, y)  # warm-up
-    epoch_ledger(learner, x, y)
+    order = shuffled(x.shape[0], 0)  # the same order in every epoch
+    epoch_plain(model, opt, x, y, order)  # warm-up
+    train_epoch(learner, x, y, BATCH, order)
     # after identical training the two must hold (nearly) the same weights
     max_weight_diff = float(
         (model[0].weight.detach() - learner.model.layers[0].weight.w.detach()).abs().max()
     )
-    plain, ledger = [], []
-    for _ in range(repeats):
-        plain.append(epoch_plain(model, opt, x, y))
-        ledger.append(epoch_ledger(learner, x, y))
+    times = alternate(
+        {
+            "plain": lambda: epoch_plain(model, opt, x, y, order),
+            "ledger": lambda: train_epoch(learner, x, y, BATCH, order),
+        },
+        repeats,
+    )
+    median = medians(times)
     counts = learner.ledger.counts()
-    ratio = statistics.median(ledger) / statistics.median(plain)
+    ratio = median["ledger"] / median["plain"]
     return {
         "benchmark": "ledger_overhead",
         "architecture": f"784-{HIDDEN}-10",
@@ -108,36 +99,26 @@ def run(repeats: int, limit: int | None, seed: int = 0) -> dict[str, Any]:
         "optimizer": f"sgd lr={LR}",
         "samples_per_epoch": int(x.shape[0]),
         "repeats": repeats,
-        "plain_s": plain,
-        "ledger_s": ledger,
-        "plain_median_s": statistics.median(plain),
-        "ledger_median_s": statistics.median(ledger),
+        "plain_s": times["plain"],
+        "ledger_s": times["ledger"],
+        "plain_median_s": median["plain"],
+        "ledger_median_s": median["ledger"],
         "ratio": ratio,
         "target_ratio": 1.10,
         "meets_target": ratio <= 1.10,
         "max_weight_diff_after_warmup": max_weight_diff,
         "ledger_m0": counts.m0,
         "ledger_m1": counts.m1,
-        "torch": torch.__version__,
-        "threads": torch.get_num_threads(),
-        "machine": platform.machine(),
-        "processor": platform.processor() or platform.platform(),
-        "python": platform.python_version(),
+        **machine_info(),
     }
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = benchmark_parser(__doc__)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--limit", type=int, default=None, help="samples per epoch (default all)")
-    parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args()
-    result = run(args.repeats, args.limit)
-    text = json.dumps(result, indent=2)
-    print(text)
-    if args.json is not None:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(text + "\n")
+    write_json(run(args.repeats, args.limit), args.json)
 
 
 if __name__ == "__main__":

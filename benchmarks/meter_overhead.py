@@ -21,10 +21,6 @@ Target: overhead <= 2 % of an epoch. Writes JSON (``--json``).
 
 from __future__ import annotations
 
-import argparse
-import json
-import os
-import platform
 import statistics
 import tempfile
 import time
@@ -32,13 +28,20 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from _common import (
+    benchmark_parser,
+    build_learner,
+    load_average,
+    machine_info,
+    mnist_train,
+    shuffled,
+    train_epoch,
+    write_json,
+)
 from torch import Tensor
 
-from neuroplastic.data import fetch_mnist, load_mnist
-from neuroplastic.energy.ledger import Ledger
 from neuroplastic.energy.meter import MeterSession, WindowEnergy, window_from_parts
-from neuroplastic.methods import BuildContext
-from neuroplastic.methods.backprop import BackpropLearner, BackpropParams
+from neuroplastic.methods import Learner
 
 HIDDEN = 1000
 BATCH = 100
@@ -69,35 +72,18 @@ class FileCounterMeter:
         return window_from_parts(time.perf_counter() - t0, {"cpu:0": (e1 - e0) / 1e6})
 
 
-def load_train(limit: int | None) -> tuple[Tensor, Tensor]:
-    arrays = load_mnist(fetch_mnist(), verify=False)
-    x = torch.from_numpy(arrays.train_images.reshape(-1, 784)).float() / 255.0
-    y = torch.from_numpy(arrays.train_labels.astype("int64"))
-    return (x, y) if limit is None else (x[:limit], y[:limit])
-
-
-def make_learner(seed: int) -> BackpropLearner:
-    ctx = BuildContext(
-        784, 10, (HIDDEN,), Ledger(), torch.Generator().manual_seed(seed), torch.device("cpu")
-    )
-    return BackpropLearner(ctx, BackpropParams(optimizer="sgd", lr=LR))
-
-
-def epoch(learner: BackpropLearner, x: Tensor, y: Tensor, session: MeterSession | None) -> float:
-    order = torch.randperm(x.shape[0], generator=torch.Generator().manual_seed(0))
-    start = time.perf_counter()
+def epoch(learner: Learner, x: Tensor, y: Tensor, session: MeterSession | None) -> float:
+    """Seconds of one epoch (the same shuffled order every time), inside the session's
+    ``train`` window and followed by an empty ``evaluate`` window when a session is given."""
+    order = shuffled(x.shape[0], 0)
     if session is None:
-        for b in range(0, x.shape[0], BATCH):
-            idx = order[b : b + BATCH]
-            learner.train_step(x[idx], y[idx])
-    else:
-        with session.window("train"):
-            for b in range(0, x.shape[0], BATCH):
-                idx = order[b : b + BATCH]
-                learner.train_step(x[idx], y[idx])
-        with session.window("evaluate"):
-            pass
-        session.result()
+        return train_epoch(learner, x, y, BATCH, order)
+    start = time.perf_counter()
+    with session.window("train"):
+        train_epoch(learner, x, y, BATCH, order)
+    with session.window("evaluate"):
+        pass
+    session.result()
     return time.perf_counter() - start
 
 
@@ -106,7 +92,7 @@ def measure(name: str, make_session: Any, repeats: int, x: Tensor, y: Tensor) ->
     t0 = time.perf_counter()
     probe = make_session()
     open_s = time.perf_counter() - t0
-    learner = make_learner(0)
+    learner = build_learner("backprop", HIDDEN, seed=0, optimizer="sgd", lr=LR)
     epoch(learner, x, y, None)  # warm-up
     plain, metered, direct = [], [], []
     for _ in range(repeats):
@@ -133,7 +119,7 @@ def measure(name: str, make_session: Any, repeats: int, x: Tensor, y: Tensor) ->
 
 def run(repeats: int, limit: int | None) -> dict[str, Any]:
     torch.set_num_threads(1)
-    x, y = load_train(limit)
+    x, y = mnist_train(limit)
     with tempfile.TemporaryDirectory() as tmp:
         counter = Path(tmp) / "energy_uj"
         meters = {
@@ -150,27 +136,17 @@ def run(repeats: int, limit: int | None) -> dict[str, Any]:
         "repeats": repeats,
         "target_fraction": TARGET,
         "meters": results,
-        "load_average": os.getloadavg(),
-        "torch": torch.__version__,
-        "threads": torch.get_num_threads(),
-        "machine": platform.machine(),
-        "processor": platform.processor() or platform.platform(),
-        "python": platform.python_version(),
+        "load_average": load_average(),
+        **machine_info(),
     }
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = benchmark_parser(__doc__)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--limit", type=int, default=None, help="samples per epoch (default all)")
-    parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args()
-    result = run(args.repeats, args.limit)
-    text = json.dumps(result, indent=2)
-    print(text)
-    if args.json is not None:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(text + "\n")
+    write_json(run(args.repeats, args.limit), args.json)
 
 
 if __name__ == "__main__":

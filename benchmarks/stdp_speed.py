@@ -27,34 +27,21 @@ With ``--device cuda`` the batched loop also runs on the GPU (torch engine).
 
 from __future__ import annotations
 
-import argparse
-import json
 import math
 import os
 import platform
 import time
-from pathlib import Path
 from typing import Any
 
 import torch
+from _common import benchmark_parser, build_learner, load_average, mnist_train, write_json
 
-from neuroplastic.data.mnist import load_mnist
-from neuroplastic.energy.ledger import Ledger
-from neuroplastic.methods import BuildContext, get_method
 from neuroplastic.methods.stdp_diehl_cook import STDPDiehlCookLearner
 from neuroplastic.models.diehl_cook import normalized, poisson_events
 
 
-def load_avg() -> list[float]:
-    return [round(v, 2) for v in os.getloadavg()]
-
-
 def build(neurons: int, device: str, **kw: Any) -> STDPDiehlCookLearner:
-    method = get_method("stdp-diehl-cook")
-    ctx = BuildContext(
-        784, 10, (neurons,), Ledger(), torch.Generator().manual_seed(0), torch.device(device)
-    )
-    learner = method.build(ctx, method.params_model(**kw))
+    learner = build_learner("stdp-diehl-cook", neurons, device=device, **kw)
     assert isinstance(learner, STDPDiehlCookLearner)
     return learner
 
@@ -115,7 +102,7 @@ def time_dense_step(x: torch.Tensor, neurons: int) -> tuple[float, float]:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap = benchmark_parser(__doc__)
     ap.add_argument("--neurons", type=int, default=400)
     ap.add_argument("--batch", type=int, default=100)
     ap.add_argument("--samples", type=int, default=1000, help="batched samples timed")
@@ -124,13 +111,10 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--device", default="cpu", help="also time batched on this device")
     ap.add_argument("--engine", default="auto", choices=["auto", "numba", "torch"])
-    ap.add_argument("--json", type=Path, default=None)
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
-    data = load_mnist()
-    x = torch.from_numpy(data.train_images.reshape(len(data.train_images), -1)).float() / 255
-    y = torch.from_numpy(data.train_labels).long()
-    load_before = load_avg()
+    x, y = mnist_train()
+    load_before = load_average()
     dense = time_dense_step(x[: args.dense_samples], args.neurons)
     eng = args.engine
     online = time_method(x[: args.online_samples + 1], y, args.neurons, "online", 1, "cpu", eng)
@@ -153,7 +137,7 @@ def main() -> None:
         },
         "targets": {"batched": 480, "online": 100},
         "load_avg_before": load_before,
-        "load_avg_after": load_avg(),
+        "load_avg_after": load_average(),
         "cpu_count": os.cpu_count(),
         "platform": platform.platform(),
         "torch": torch.__version__,
@@ -162,11 +146,7 @@ def main() -> None:
         out["samples_per_s"][f"batched_{args.device}"] = time_method(
             x[:n_b], y[:n_b], args.neurons, "batched", args.batch, args.device, "torch"
         )[0]
-    text = json.dumps(out, indent=2)
-    print(text)
-    if args.json is not None:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(text + "\n")
+    write_json(out, args.json)
 
 
 if __name__ == "__main__":

@@ -15,39 +15,27 @@ Writes JSON (``--json``).
 
 from __future__ import annotations
 
-import argparse
-import json
-import os
 import platform
-import statistics
 import time
 from pathlib import Path
 from typing import Any
 
 import torch
+from _common import (
+    alternate,
+    benchmark_parser,
+    build_learner,
+    load_average,
+    medians,
+    mnist_train,
+    train_epoch,
+    write_json,
+)
 from torch import Tensor
 
-from neuroplastic.data import fetch_mnist, load_mnist
-from neuroplastic.energy.ledger import Ledger
-from neuroplastic.methods import BuildContext, Learner, get_method
 from neuroplastic.methods.structural import StructuralLearner
 
 BATCH = 100
-
-
-def build(name: str, hidden: int) -> Learner:
-    method = get_method(name)
-    ctx = BuildContext(
-        784, 10, (hidden,), Ledger(), torch.Generator().manual_seed(0), torch.device("cpu")
-    )
-    return method.build(ctx, method.params_model(batch_size=BATCH))
-
-
-def steps_seconds(learner: Learner, x: Tensor, y: Tensor) -> float:
-    start = time.perf_counter()
-    for b in range(0, x.shape[0], BATCH):
-        learner.train_step(x[b : b + BATCH], y[b : b + BATCH])
-    return time.perf_counter() - start
 
 
 def hebbian_epoch(rule: StructuralLearner, x: Tensor, y: Tensor) -> float:
@@ -55,46 +43,41 @@ def hebbian_epoch(rule: StructuralLearner, x: Tensor, y: Tensor) -> float:
     last = rule.p.plastic_epochs() - 1
     rule.epoch = last
     start = time.perf_counter()
-    steps_seconds(rule, x, y)
+    train_epoch(rule, x, y, BATCH)
     rule.on_epoch_end(last)
     return time.perf_counter() - start
 
 
 def readout_epoch(rule: StructuralLearner, x: Tensor, y: Tensor) -> float:
     rule.epoch = rule.p.plastic_epochs()
-    return steps_seconds(rule, x, y)
+    return train_epoch(rule, x, y, BATCH)
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = benchmark_parser(__doc__, Path("results/structural_speed.json"))
     parser.add_argument("--hidden", type=int, default=1000)
     parser.add_argument("--samples", type=int, default=10_000)
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--json", type=Path, default=Path("results/structural_speed.json"))
     args = parser.parse_args()
     torch.set_num_threads(1)
-    arrays = load_mnist(fetch_mnist(None), verify=False)
-    images = torch.from_numpy(arrays.train_images[: args.samples].copy())
-    x = images.reshape(images.shape[0], -1).float() / 255.0
-    y = torch.from_numpy(arrays.train_labels[: args.samples].copy()).long()
-    backprop = build("backprop", args.hidden)
-    rule = build("structural", args.hidden)
+    x, y = mnist_train(args.samples)
+    backprop = build_learner("backprop", args.hidden, batch_size=BATCH)
+    rule = build_learner("structural", args.hidden, batch_size=BATCH)
     assert isinstance(rule, StructuralLearner)
     warm_x, warm_y = x[: 10 * BATCH], y[: 10 * BATCH]
-    steps_seconds(backprop, warm_x, warm_y)
+    train_epoch(backprop, warm_x, warm_y, BATCH)
     hebbian_epoch(rule, warm_x, warm_y)
     readout_epoch(rule, warm_x, warm_y)
-    times: dict[str, list[float]] = {
-        "backprop": [],
-        "structural_hebbian": [],
-        "structural_readout": [],
-    }
-    load_before = os.getloadavg()
-    for _ in range(args.repeats):
-        times["backprop"].append(steps_seconds(backprop, x, y))
-        times["structural_hebbian"].append(hebbian_epoch(rule, x, y))
-        times["structural_readout"].append(readout_epoch(rule, x, y))
-    median = {name: statistics.median(t) for name, t in times.items()}
+    load_before = load_average()
+    times = alternate(
+        {
+            "backprop": lambda: train_epoch(backprop, x, y, BATCH),
+            "structural_hebbian": lambda: hebbian_epoch(rule, x, y),
+            "structural_readout": lambda: readout_epoch(rule, x, y),
+        },
+        args.repeats,
+    )
+    median = medians(times)
     hebbian_epochs, epochs = rule.p.plastic_epochs(), rule.p.epochs
     schedule = (
         hebbian_epochs * median["structural_hebbian"]
@@ -111,7 +94,7 @@ def main() -> None:
         "threads": torch.get_num_threads(),
         "machine": platform.platform(),
         "load_average_before": load_before,
-        "load_average_after": os.getloadavg(),
+        "load_average_after": load_average(),
         "structural_schedule": {"hebbian_epochs": hebbian_epochs, "epochs": epochs},
         "epoch_s_median": median,
         "epoch_s_all": times,
@@ -121,8 +104,7 @@ def main() -> None:
             "schedule_mean": schedule <= base,
         },
     }
-    args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(json.dumps(out, indent=2))
+    write_json(out, args.json, echo=False)
     for name, t in median.items():
         print(f"{name:26s} {t:8.3f} s  ×{t / base:.2f} of backprop")
     print(f"load average before {load_before}, after {out['load_average_after']}")
