@@ -15,6 +15,7 @@ UI code.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import math
 from collections.abc import Mapping
@@ -132,27 +133,29 @@ def receptive_field_grid(w: torch.Tensor, count: int, side: int = 28) -> np.ndar
     return np.ascontiguousarray(grid[::-1])  # image rows run bottom-up in the plot
 
 
+# What every method simulation shows; restricted-backprop plots the same against writes (M0).
+_FIELDS = ImageDisplay("fields", "receptive fields (input synapses of the first hidden units)")
+_LEARNING = PlotDisplay(
+    "learning",
+    x="m1",
+    y=("accuracy",),
+    y_right=("synapses",),
+    title="accuracy against synapses against learning energy",
+    x_label="learning energy M1 = Σ|Δw|",
+    y_label="validation accuracy",
+    y_right_label="existing synapses",
+    markers=True,
+)
+_STATUS = TextDisplay("status", "status")
+
+
 class MethodSimulation(Simulation):
     """A registered method trained batch by batch; subclasses set ``method``."""
 
     method: ClassVar[str] = ""
     restricted: ClassVar[bool] = False
     update_mode = "sync"
-    displays: ClassVar[tuple[Display, ...]] = (
-        ImageDisplay("fields", "receptive fields (input synapses of the first hidden units)"),
-        PlotDisplay(
-            "learning",
-            x="m1",
-            y=("accuracy",),
-            y_right=("synapses",),
-            title="accuracy against synapses against learning energy",
-            x_label="learning energy M1 = Σ|Δw|",
-            y_label="validation accuracy",
-            y_right_label="existing synapses",
-            markers=True,
-        ),
-        TextDisplay("status", "status"),
-    )
+    displays: ClassVar[tuple[Display, ...]] = (_FIELDS, _LEARNING, _STATUS)
     widget_hints: ClassVar[dict[str, dict[str, Any]]] = {
         "method.lr": {"scale": "log"},
         "method.eta_hidden": {"scale": "log"},
@@ -347,19 +350,16 @@ class RestrictedBackpropSimulation(MethodSimulation):
     method = "backprop"
     restricted = True
     displays = (
-        MethodSimulation.displays[0],
-        PlotDisplay(
-            "learning",
+        _FIELDS,
+        dataclasses.replace(
+            _LEARNING,
             x="m0",
-            y=("accuracy",),
             y_right=("m1",),
             title="accuracy against synaptic writes",
             x_label="synaptic writes M0",
-            y_label="validation accuracy",
             y_right_label="learning energy M1",
-            markers=True,
         ),
-        TextDisplay("status", "status"),
+        _STATUS,
     )
 
 
