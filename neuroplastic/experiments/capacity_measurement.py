@@ -58,6 +58,7 @@ from neuroplastic.memory.capacity import (
     willshaw_load,
 )
 from neuroplastic.memory.core import MemoryCore
+from neuroplastic.memory.counters import Counters
 from neuroplastic.memory.int_retrieval import IntMemory, retrieve_int
 from neuroplastic.memory.intcounters import (
     IntCounters,
@@ -368,34 +369,14 @@ def measure_capacity(
             m, n, auto=cfg.auto, dtype=cfg.dtype(), memory_limit=cfg.memory_limit_gb * 1e9
         )
         imem = IntMemory(counters, rule)
-        int_state = {"load": 0}
-
-        def set_load(load: int) -> None:
-            cur = int_state["load"]
-            lo, hi, sign = (cur, load, 1) if load > cur else (load, cur, -1)
-            for s in range(lo, hi, _STEP):
-                e = min(hi, s + _STEP)
-                iu, vu = inputs.range(s, e)
-                iv, vv = (iu, vu) if cfg.auto else outputs.range(s, e)
-                counters.add_indices(iu, iv, sign, valid_u=vu, valid_v=vv)
-            int_state["load"] = load
+        set_load = _CounterStore(counters, inputs, outputs).set_load
 
         def complete(query: Tensor) -> tuple[Tensor, int]:
             res = retrieve_int(imem, query, params)
             return res.output.to(torch.float32), res.steps
     else:
         core = MemoryCore(m, n, rule, auto=cfg.auto, device=device, cache_size=6)
-        dense_state = {"load": 0}
-
-        def set_load(load: int) -> None:
-            cur = dense_state["load"]
-            lo, hi, sign = (cur, load, 1) if load > cur else (load, cur, -1)
-            for s in range(lo, hi, _STEP):
-                e = min(hi, s + _STEP)
-                iu, vu = inputs.range(s, e)
-                iv, vv = (iu, vu) if cfg.auto else outputs.range(s, e)
-                core.counters.add_indices(iu, iv, sign, valid_u=vu, valid_v=vv)
-            dense_state["load"] = load
+        set_load = _CounterStore(core.counters, inputs, outputs).set_load
 
         def complete(query: Tensor) -> tuple[Tensor, int]:
             res = retrieve(core, query.to(device), params)
@@ -518,6 +499,26 @@ def _peak_rss_bytes() -> int | None:
     except ImportError:  # pragma: no cover - not on POSIX
         return None
     return int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss) * 1024
+
+
+class _CounterStore:
+    """Synaptic counters (dense or integer) at a movable load: moving from load L to L' adds
+    the patterns [L, L') or, going down, subtracts [L', L) (counting is exactly reversible)."""
+
+    def __init__(
+        self, counters: Counters | IntCounters, inputs: _PatternBank, outputs: _PatternBank
+    ) -> None:
+        self.counters, self.inputs, self.outputs = counters, inputs, outputs
+        self.load = 0
+
+    def set_load(self, load: int) -> None:
+        lo, hi, sign = (self.load, load, 1) if load > self.load else (load, self.load, -1)
+        for s in range(lo, hi, _STEP):
+            e = min(hi, s + _STEP)
+            iu, vu = self.inputs.range(s, e)
+            iv, vv = (iu, vu) if self.outputs is self.inputs else self.outputs.range(s, e)
+            self.counters.add_indices(iu, iv, sign, valid_u=vu, valid_v=vv)
+        self.load = load
 
 
 class _PackedStore:
