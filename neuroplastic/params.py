@@ -48,6 +48,19 @@ def describe_error(owner: str, err: Mapping[str, Any]) -> str:
     return f"{owner}: parameter {name!r} {msg} (got {err.get('input')!r})"
 
 
+def validate_settings(model: type[M], values: Mapping[str, Any], owner: str) -> M:
+    """``model`` validated from ``values`` (already typed, e.g. from CLI options); the first
+    error fails as one line ``owner: field: message`` (:class:`ParameterError`), e.g.
+    ``few-shot: shots: shot counts must be >= 1 (got [0, 5])``."""
+    try:
+        return model.model_validate(dict(values))
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        message = str(first["msg"]).removeprefix("Value error, ")
+        raise ParameterError(f"{owner}: {where}: {message}") from None
+
+
 def _accepts_none(model: type[BaseModel], key: str) -> bool:
     annotation = model.model_fields[key].annotation
     return annotation is type(None) or type(None) in get_args(annotation)

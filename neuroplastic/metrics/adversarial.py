@@ -43,6 +43,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from torch import Tensor, nn
 
 from neuroplastic.errors import ParameterError
+from neuroplastic.params import validate_settings
 
 if TYPE_CHECKING:
     from neuroplastic.metrics.attack_forward import AttackForward
@@ -86,15 +87,7 @@ class AttackSettings(BaseModel):
 
 def attack_settings(**values: Any) -> AttackSettings:
     """Validated settings; a bad ε fails as a ParameterError naming it."""
-    from pydantic import ValidationError
-
-    try:
-        return AttackSettings(**values)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"])
-        message = str(first["msg"]).removeprefix("Value error, ")
-        raise ParameterError(f"adversarial: {where}: {message}") from None
+    return validate_settings(AttackSettings, values, "adversarial")
 
 
 class EpsResult(BaseModel):

@@ -36,6 +36,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from torch import Tensor
 
 from neuroplastic.errors import ParameterError
+from neuroplastic.params import validate_settings
 
 if TYPE_CHECKING:
     from neuroplastic.methods.base import Learner
@@ -89,15 +90,7 @@ class FewShotRow(BaseModel):
 
 def few_shot_settings(**values: Any) -> FewShotSettings:
     """Validated settings; a bad value fails as a one-line ParameterError naming it."""
-    from pydantic import ValidationError
-
-    try:
-        return FewShotSettings(**values)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"])
-        message = str(first["msg"]).removeprefix("Value error, ")
-        raise ParameterError(f"few-shot: {where}: {message}") from None
+    return validate_settings(FewShotSettings, values, "few-shot")
 
 
 def draw_examples(y: Tensor, classes: int, shots: int, seed: int) -> Tensor:

@@ -3,7 +3,13 @@ import pytest
 from neuroplastic.errors import ParameterError
 from neuroplastic.methods.backprop import BackpropParams
 from neuroplastic.methods.random_projection import RandomProjectionParams
-from neuroplastic.params import build_params, describe_model, parse_assignments, split_overrides
+from neuroplastic.params import (
+    build_params,
+    describe_model,
+    parse_assignments,
+    split_overrides,
+    validate_settings,
+)
 
 
 def test_values_are_coerced_and_validated():
@@ -80,3 +86,18 @@ def test_describe_model_lists_the_values_of_choice_parameters():
     assert rows["mode"][1] == "a | b | none"
     assert rows["width"][1] == "int | None"
     assert {r[0]: r for r in describe_model(BackpropParams)}["optimizer"][1] == "sgd | adam"
+
+
+def test_validate_settings_fails_in_one_line_naming_owner_and_field():
+    from pydantic import BaseModel, Field
+
+    class Settings(BaseModel):
+        shots: list[int] = Field(default_factory=lambda: [1])
+        draws: int = Field(1, ge=1)
+
+    assert validate_settings(Settings, {"draws": 3}, "few-shot").draws == 3
+    with pytest.raises(ParameterError) as info:
+        validate_settings(Settings, {"draws": 0, "shots": [2]}, "few-shot")
+    msg = str(info.value)
+    assert msg.startswith("few-shot: draws: ") and "greater than or equal to 1" in msg
+    assert "\n" not in msg
