@@ -9,40 +9,23 @@ import torch
 from neuroplastic.data import DataSplits, Split
 from neuroplastic.energy.ledger import Ledger
 from neuroplastic.errors import ParameterError
-from neuroplastic.methods import BuildContext, get_method
+from neuroplastic.methods import BuildContext
 from neuroplastic.methods.pruned_backprop import (
     PrunedBackpropLearner,
     PrunedBackpropParams,
     magnitude_prune,
 )
+from neuroplastic.methods.tests.toy import HIDDEN, N_CLASSES, toy_data, toy_learner
 from neuroplastic.params import build_params
 from neuroplastic.synapses import Synapses
 from neuroplastic.train import LoopSettings, Trainer, epoch_order
 
-N_FEATURES, N_CLASSES, HIDDEN = 10, 4, (12,)
 N_WEIGHTS = 10 * 12 + 12 * 4  # 168; biases (16) are not in the budget
 
 
 def build(seed=0, hidden=HIDDEN, **overrides):
-    method = get_method("pruned-backprop")
-    ctx = BuildContext(
-        N_FEATURES,
-        N_CLASSES,
-        hidden,
-        Ledger(),
-        torch.Generator().manual_seed(seed),
-        torch.device("cpu"),
-    )
-    params = method.params_model(**{"batch_size": 8, "lr": 0.01, **overrides})
-    return method.build(ctx, params)
-
-
-def toy_data(n=96, seed=0):
-    g = torch.Generator().manual_seed(seed)
-    y = torch.randint(0, N_CLASSES, (n,), generator=g)
-    centers = torch.rand(N_CLASSES, N_FEATURES, generator=g)
-    x = (centers[y] + 0.2 * torch.rand(n, N_FEATURES, generator=g)).clamp(0, 1)
-    return x, y
+    params = {"batch_size": 8, "lr": 0.01, **overrides}
+    return toy_learner("pruned-backprop", seed, hidden, **params)
 
 
 def weight_groups(learner):

@@ -8,42 +8,24 @@ import torch
 
 from neuroplastic.energy.ledger import Ledger
 from neuroplastic.errors import ParameterError
-from neuroplastic.methods import BuildContext, get_method
+from neuroplastic.methods import get_method
 from neuroplastic.methods.set_sparse import (
     SetSparseLearner,
     layer_budgets,
     prune_and_regrow,
     random_mask,
 )
+from neuroplastic.methods.tests.toy import HIDDEN, toy_data, toy_learner
 from neuroplastic.params import build_params
 from neuroplastic.synapses import Synapses
 from neuroplastic.train import LoopSettings, Trainer
 
-N_FEATURES, N_CLASSES, HIDDEN = 10, 4, (12,)
-
 
 def build(seed=0, hidden=HIDDEN, **overrides) -> SetSparseLearner:
-    method = get_method("set-sparse")
-    ctx = BuildContext(
-        N_FEATURES,
-        N_CLASSES,
-        hidden,
-        Ledger(),
-        torch.Generator().manual_seed(seed),
-        torch.device("cpu"),
-    )
-    params = method.params_model(**{"batch_size": 8, "lr": 0.01, "budget": 60, **overrides})
-    learner = method.build(ctx, params)
+    params = {"batch_size": 8, "lr": 0.01, "budget": 60, **overrides}
+    learner = toy_learner("set-sparse", seed, hidden, **params)
     assert isinstance(learner, SetSparseLearner)
     return learner
-
-
-def toy_data(n=96, seed=0):
-    g = torch.Generator().manual_seed(seed)
-    y = torch.randint(0, N_CLASSES, (n,), generator=g)
-    centers = torch.rand(N_CLASSES, N_FEATURES, generator=g)
-    x = (centers[y] + 0.2 * torch.rand(n, N_FEATURES, generator=g)).clamp(0, 1)
-    return x, y
 
 
 def existing(learner):
