@@ -17,17 +17,14 @@ Median times and ratios go to JSON (``--json``) with the machine load (``os.getl
 
 from __future__ import annotations
 
-import argparse
-import json
+import functools
 import os
 import platform
-import statistics
-import time
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import torch
+from _common import alternate, benchmark_parser, load_average, medians, timed, write_json
 
 from neuroplastic.finepruning.baselines import tent
 from neuroplastic.finepruning.models import base_model
@@ -37,21 +34,14 @@ from neuroplastic.finepruning.users import load_user, parse_user
 TARGET_S = 10.0
 
 
-def _time(fn: Callable[[], Any]) -> float:
-    t0 = time.perf_counter()
-    fn()
-    return time.perf_counter() - t0
-
-
 def main() -> None:
     """Run the benchmark and write its JSON."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = benchmark_parser(__doc__)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--user", default="classes=1,4,7;seed=0")
-    parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args()
     torch.set_num_threads(1)
-    load_before = os.getloadavg()
+    load_before = load_average()
     model, path, meta = base_model("cnn", seed=0)
     user = load_user(parse_user(args.user))
     x = user.x_adapt
@@ -68,11 +58,10 @@ def main() -> None:
     }
     for fn in runs.values():  # warm-up
         fn()
-    times: dict[str, list[float]] = {k: [] for k in runs}
-    for _ in range(args.repeats):
-        for name, fn in runs.items():
-            times[name].append(_time(fn))
-    med = {k: statistics.median(v) for k, v in times.items()}
+    times = alternate(
+        {name: functools.partial(timed, fn) for name, fn in runs.items()}, args.repeats
+    )
+    med = medians(times)
     result = {
         "benchmark": "fine_pruning_speed",
         "user": args.user,
@@ -88,16 +77,11 @@ def main() -> None:
         "target_seconds": TARGET_S,
         "target_met": med["fine_prune"] < TARGET_S and med["fine_prune_bn"] < TARGET_S,
         "load_average_before": load_before,
-        "load_average_after": os.getloadavg(),
+        "load_average_after": load_average(),
         "machine": platform.platform(),
         "cpu_count": os.cpu_count(),
     }
-    text = json.dumps(result, indent=2)
-    print(text)
-    if args.json is not None:
-        from neuroplastic.atomic import write_text_atomic
-
-        write_text_atomic(args.json, text + "\n")
+    write_json(result, args.json)
 
 
 if __name__ == "__main__":
