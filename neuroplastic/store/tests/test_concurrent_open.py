@@ -48,34 +48,44 @@ class RaceCounts:
     first_error: str | None
 
 
+def race_round(target: str, workers: int) -> tuple[list[str], int, int]:
+    """``workers`` processes write to the store ``target`` (a path or URL) at once, with no
+    start barrier. Returns the last stderr line of each failed worker, the runs lost and the
+    metric rows lost."""
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", _WORKER, target],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(workers)
+    ]
+    errors = []
+    for proc in procs:
+        _, err = proc.communicate(timeout=600)
+        if proc.returncode != 0:
+            errors.append((err.strip().splitlines() or ["?"])[-1])
+    with RunStore(target) as store, store.engine.connect() as conn:
+        n_runs = conn.execute(
+            select(func.count()).select_from(runs).where(runs.c.status == "finished")
+        ).scalar_one()
+        n_rows = conn.execute(select(func.count()).select_from(metrics)).scalar_one()
+    return errors, workers - int(n_runs), workers * ROWS_PER_WORKER - int(n_rows)
+
+
 def race_new_store(tmp_dir: Path, workers: int, rounds: int) -> RaceCounts:
     """Start ``workers`` processes on a new store ``rounds`` times; count failures and losses."""
     failed = lost_runs = lost_rows = 0
     first_error: str | None = None
     for r in range(rounds):
-        path = tmp_dir / f"race-{workers}-{r}.sqlite"
-        procs = [
-            subprocess.Popen(
-                [sys.executable, "-c", _WORKER, str(path)],
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.PIPE,
-                text=True,
-            )
-            for _ in range(workers)
-        ]
-        for proc in procs:
-            _, err = proc.communicate(timeout=600)
-            if proc.returncode != 0:
-                failed += 1
-                if first_error is None:
-                    first_error = (err.strip().splitlines() or ["?"])[-1]
-        with RunStore(str(path)) as store, store.engine.connect() as conn:
-            n_runs = conn.execute(
-                select(func.count()).select_from(runs).where(runs.c.status == "finished")
-            ).scalar_one()
-            n_rows = conn.execute(select(func.count()).select_from(metrics)).scalar_one()
-        lost_runs += workers - int(n_runs)
-        lost_rows += workers * ROWS_PER_WORKER - int(n_rows)
+        errors, runs_lost, rows_lost = race_round(
+            str(tmp_dir / f"race-{workers}-{r}.sqlite"), workers
+        )
+        failed += len(errors)
+        first_error = first_error or next(iter(errors), None)
+        lost_runs += runs_lost
+        lost_rows += rows_lost
     return RaceCounts(workers, rounds, failed, lost_runs, lost_rows, first_error)
 
 

@@ -7,16 +7,10 @@ benchmark ``benchmarks/store_concurrency.py --postgres`` runs more rounds and wr
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
-
-from neuroplastic.store import RunStore
-from neuroplastic.store.schema import metrics, runs
-from neuroplastic.store.tests.test_concurrent_open import _WORKER, ROWS_PER_WORKER
+from neuroplastic.store.tests.test_concurrent_open import race_round
 
 LOCK_WORDS = ("lock", "deadlock", "could not serialize")
 
@@ -39,30 +33,12 @@ def race_writers(new_url: Callable[[], str], workers: int, rounds: int) -> Write
     failed = lock_errors = lost_runs = lost_rows = 0
     first_error: str | None = None
     for _ in range(rounds):
-        url = new_url()
-        procs = [
-            subprocess.Popen(
-                [sys.executable, "-c", _WORKER, url],
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.PIPE,
-                text=True,
-            )
-            for _ in range(workers)
-        ]
-        for proc in procs:
-            _, err = proc.communicate(timeout=600)
-            if proc.returncode != 0:
-                failed += 1
-                last = (err.strip().splitlines() or ["?"])[-1]
-                lock_errors += any(word in last.lower() for word in LOCK_WORDS)
-                first_error = first_error or last
-        with RunStore(url) as store, store.engine.connect() as conn:
-            n_runs = conn.execute(
-                select(func.count()).select_from(runs).where(runs.c.status == "finished")
-            ).scalar_one()
-            n_rows = conn.execute(select(func.count()).select_from(metrics)).scalar_one()
-        lost_runs += workers - int(n_runs)
-        lost_rows += workers * ROWS_PER_WORKER - int(n_rows)
+        errors, runs_lost, rows_lost = race_round(new_url(), workers)
+        failed += len(errors)
+        lock_errors += sum(any(word in e.lower() for word in LOCK_WORDS) for e in errors)
+        first_error = first_error or next(iter(errors), None)
+        lost_runs += runs_lost
+        lost_rows += rows_lost
     return WriterCounts(workers, rounds, failed, lock_errors, lost_runs, lost_rows, first_error)
 
 
