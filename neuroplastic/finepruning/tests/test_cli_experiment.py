@@ -38,22 +38,24 @@ def model_file(tmp_path: Path) -> Path:
     return path
 
 
-def _sha(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
-def test_personalise_one_user(
-    cli: Callable[..., tuple[int, str]],
-    model_file: Path,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
+@pytest.fixture
+def fake_users(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``personalise`` draws its users from the fake arrays instead of MNIST."""
     arrays = _fake_arrays()
     monkeypatch.setattr(
         pers_module,
         "load_user",
         lambda spec, _d=None: make_user(spec, arrays.test_images, arrays.test_labels),
     )
+
+
+def _sha(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_personalise_one_user(
+    cli: Callable[..., tuple[int, str]], model_file: Path, tmp_path: Path, fake_users: None
+) -> None:
     digest = _sha(model_file)
     out, js = tmp_path / "personal.pt", tmp_path / "p.json"
     code, text = cli(
@@ -100,16 +102,10 @@ def test_bad_input_is_one_line_naming_it(
     cli: Callable[..., tuple[int, str]],
     model_file: Path,
     tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
+    fake_users: None,
     args: list[str],
     message: str,
 ) -> None:
-    arrays = _fake_arrays()
-    monkeypatch.setattr(
-        pers_module,
-        "load_user",
-        lambda spec, _d=None: make_user(spec, arrays.test_images, arrays.test_labels),
-    )
     notmodel = tmp_path / "notes.txt"
     notmodel.write_text("hello")
     subs = {
