@@ -59,9 +59,9 @@ def make_plain_model(learner: BackpropLearner) -> nn.Sequential:
 def epoch_plain(
     model: nn.Module, opt: torch.optim.Optimizer, x: Tensor, y: Tensor, order: Tensor
 ) -> float:
+    batches = [order[b : b + BATCH] for b in range(0, x.shape[0], BATCH)]  # as train_epoch
     start = time.perf_counter()
-    for b in range(0, x.shape[0], BATCH):
-        idx = order[b : b + BATCH]
+    for idx in batches:
         loss = F.cross_entropy(model(x[idx]), y[idx])
         opt.zero_grad(set_to_none=True)
         loss.backward()
