@@ -83,91 +83,70 @@ def weight_delta(
     return math.log1p(c / prior)
 
 
-@numba.njit(nogil=True, cache=True)
-def store_auto(tri: Any, n: int, idx: Any, sign: int, maxval: int) -> int:  # pragma: no cover
-    """Add (sign=+1) / remove (−1) patterns idx (P, k) (negative = padding) to the triangle.
+@numba.njit(inline="always", cache=True)
+def _pair_entry(a: int, b: int, n: int, auto: bool) -> int:  # pragma: no cover - compiled
+    """Flat index of the pair (input a, output b): the triangle entry (auto, a != b) or a·n + b."""
+    if not auto:
+        return a * n + b
+    i, j = (a, b) if a < b else (b, a)
+    return tri_offset(i, n) + j - i - 1
 
-    A count that would pass ``maxval`` (or go below 0) stops the store: the increments of
-    that pattern already made are undone, so the state is always a whole number of patterns.
+
+@numba.njit(inline="always", cache=True)
+def _pair_skipped(a: int, b: int, auto: bool) -> bool:  # pragma: no cover - compiled
+    """Padding (negative index) or, for auto-association, the diagonal (not stored)."""
+    return a < 0 or b < 0 or (auto and a == b)
+
+
+@numba.njit(nogil=True, cache=True)
+def store_pairs(
+    store: Any, n: int, iu: Any, iv: Any, auto: bool, sign: int, maxval: int, peak: Any
+) -> int:  # pragma: no cover - compiled
+    """Add (sign=+1) / remove (−1) patterns: every pair (iu[p, s], iv[p, t]) (negative = padding).
+
+    Auto-association (``iv`` is ``iu``): the pairs s < t of one pattern, each once, in the
+    triangle; hetero: all (s, t) in the flat (m, n) matrix. A count that would pass ``maxval``
+    (or go below 0) stops the store: the increments of that pattern already made are undone,
+    so the state is always a whole number of patterns. ``peak[0]`` is raised to the largest
+    count written (an upper bound of every stored count, used to size lookup tables).
     Returns the number of patterns applied (P unless pattern p failed: then p).
     """
-    npat, k = idx.shape
+    npat, k = iu.shape
+    ell = iv.shape[1]
+    top = peak[0]
     for p in range(npat):
         fail_s = -1
         fail_t = -1
         for s in range(k):
-            a = idx[p, s]
-            if a < 0:
-                continue
-            for t in range(s + 1, k):
-                b = idx[p, t]
-                if b < 0 or b == a:
+            a = iu[p, s]
+            for t in range(s + 1 if auto else 0, ell):
+                b = iv[p, t]
+                if _pair_skipped(a, b, auto):
                     continue
-                i, j = (a, b) if a < b else (b, a)
-                e = tri_offset(i, n) + j - i - 1
-                v = tri[e]
+                e = _pair_entry(a, b, n, auto)
+                v = store[e]
                 if (sign > 0 and v >= maxval) or (sign < 0 and v == 0):
                     fail_s = s
                     fail_t = t
                     break
-                tri[e] = v + sign
+                store[e] = v + sign
+                if v + sign > top:
+                    top = v + sign
             if fail_s >= 0:
                 break
         if fail_s >= 0:  # undo the pairs before (fail_s, fail_t), in the same order
             for s in range(fail_s + 1):
-                a = idx[p, s]
-                if a < 0:
-                    continue
-                stop = fail_t if s == fail_s else k
-                for t in range(s + 1, stop):
-                    b = idx[p, t]
-                    if b < 0 or b == a:
-                        continue
-                    i, j = (a, b) if a < b else (b, a)
-                    e = tri_offset(i, n) + j - i - 1
-                    tri[e] = tri[e] - sign
-            return p
-    return npat
-
-
-@numba.njit(nogil=True, cache=True)
-def store_hetero(
-    mat: Any, n: int, iu: Any, iv: Any, sign: int, maxval: int
-) -> int:  # pragma: no cover - compiled
-    """As :func:`store_auto` for the full (m, n) matrix: pairs (iu[p, a], iv[p, b])."""
-    npat, k = iu.shape
-    ell = iv.shape[1]
-    for p in range(npat):
-        fail_s = -1
-        fail_t = -1
-        for s in range(k):
-            i = iu[p, s]
-            if i < 0:
-                continue
-            for t in range(ell):
-                j = iv[p, t]
-                if j < 0:
-                    continue
-                v = mat[i * n + j]
-                if (sign > 0 and v >= maxval) or (sign < 0 and v == 0):
-                    fail_s = s
-                    fail_t = t
-                    break
-                mat[i * n + j] = v + sign
-            if fail_s >= 0:
-                break
-        if fail_s >= 0:
-            for s in range(fail_s + 1):
-                i = iu[p, s]
-                if i < 0:
-                    continue
+                a = iu[p, s]
                 stop = fail_t if s == fail_s else ell
-                for t in range(stop):
-                    j = iv[p, t]
-                    if j < 0:
+                for t in range(s + 1 if auto else 0, stop):
+                    b = iv[p, t]
+                    if _pair_skipped(a, b, auto):
                         continue
-                    mat[i * n + j] = mat[i * n + j] - sign
+                    e = _pair_entry(a, b, n, auto)
+                    store[e] = store[e] - sign
+            peak[0] = top
             return p
+    peak[0] = top
     return npat
 
 
@@ -220,10 +199,53 @@ def zero_count_potentials(
 
 
 @numba.njit(nogil=True, cache=True)
-def potentials_auto(
-    tri: Any,
+def delta_table(
+    code: int, vin: Any, vout: Any, total: float, rp: Any, p01: Any, p10: Any, out: Any
+) -> None:  # pragma: no cover - compiled
+    """out[g, a, b, c] = W(c) − W(0) for mu_i = vin[a], mv_j = vout[b] at noise (p01[g], p10[g]).
+
+    The same :func:`weight_delta` as the kernels would evaluate per entry (so a lookup gives
+    the identical float64); counts 1 .. out.shape[3] − 1 (entry c = 0 is 0, never read).
+    """
+    for g in range(out.shape[0]):
+        pa, pb = p01[g], p10[g]
+        for a in range(vin.shape[0]):
+            for b in range(vout.shape[0]):
+                out[g, a, b, 0] = 0.0
+                for c in range(1, out.shape[3]):
+                    out[g, a, b, c] = weight_delta(
+                        code, float(c), vin[a], vout[b], total, rp, pa, pb
+                    )
+
+
+@numba.njit(inline="always", cache=True)
+def _delta(
+    tab: Any,
+    g: int,
+    a: int,
+    b: int,
+    ci: int,
+    code: int,
+    ui: float,
+    uo: float,
+    total: float,
+    rp: Any,
+    p01: Any,
+    p10: Any,
+) -> float:  # pragma: no cover - compiled
+    """W(c) − W(0) of count ci from the table (ci < its width) or evaluated (larger counts)."""
+    if ci < tab.shape[3]:
+        return tab[g, a, b, ci]
+    return weight_delta(code, float(ci), ui, uo, total, rp, p01[g], p10[g])
+
+
+@numba.njit(nogil=True, cache=True)
+def potentials_counts(
+    store: Any,
+    auto: bool,
     n: int,
     mu: Any,
+    mv: Any,
     total: float,
     code: int,
     rp: Any,
@@ -232,18 +254,40 @@ def potentials_auto(
     group: Any,
     p01: Any,
     p10: Any,
+    uidx: Any,
+    vidx: Any,
+    tab: Any,
+    tabt: Any,
     x: Any,
 ) -> None:  # pragma: no cover - compiled
-    """x[b, j] += Σ_{i ∈ act[b], i ≠ j, M11_ij > 0} [W_ij − W(0, mu_i, mu_j)] (triangle).
+    """x[b, j] += Σ_{i ∈ act[b], i ≠ j (auto), M11_ij > 0} [W_ij − W(0, mu_i, mv_j)].
 
     Together with :func:`zero_count_potentials` this is x = Σ_{i active} W_ij. ``act`` (B, A)
     holds each state's active units in ascending order (``cnt[b]`` valid); query b uses the
-    noise (p01[group[b]], p10[group[b]]) (Bayesian rule). Row r of the triangle serves (a) the
-    queries with r active (W_rj for every j > r: the row is read once) and (b) the queries with
-    an active unit u > r (W_ur: the row is read at the sorted union of active units, so the
-    sweep streams through memory instead of jumping).
+    noise (p01[group[b]], p10[group[b]]) (Bayesian rule). W(c) − W(0) comes from ``tab[g,
+    uidx[i], vidx[j], c]`` (:func:`delta_table`; ``tabt`` = the same with the value axes
+    swapped, auto only) for counts below the table's width, else it is evaluated. For every
+    (b, j) the terms are added in ascending i.
+
+    Auto (triangle): row r serves (a) the queries with r active (W_rj for every j > r: the row
+    is read once) and (b) the queries with an active unit u > r (W_ur: the row is read at the
+    sorted union of active units, so the sweep streams through memory instead of jumping).
+    Hetero: the rows of the active inputs, in order.
     """
     nb = act.shape[0]
+    if not auto:
+        for b in range(nb):
+            g = group[b]
+            for s in range(cnt[b]):
+                i = act[b, s]
+                off = i * n
+                ui, a = mu[i], uidx[i]
+                for j in range(n):
+                    ci = store[off + j]
+                    if ci == 0:
+                        continue
+                    x[b, j] += _delta(tab, g, a, vidx[j], ci, code, ui, mv[j], total, rp, p01, p10)
+        return
     start = np.zeros(n + 1, dtype=np.int64)  # inverted index: unit -> queries with it active
     for b in range(nb):
         for s in range(cnt[b]):
@@ -266,59 +310,30 @@ def potentials_auto(
     first = 0  # union[first] is the smallest active unit > r
     for r in range(n):
         off = tri_offset(r, n) - r - 1  # entry (r, j) at off + j
-        ur = mu[r]
+        ur, vr = mu[r], vidx[r]
         q0, q1 = start[r], start[r + 1]
         if q1 > q0:
             for j in range(r + 1, n):
-                c = tri[off + j]
-                if c == 0:
+                ci = store[off + j]
+                if ci == 0:
                     continue
                 for q in range(q0, q1):
                     b = who[q]
-                    g = group[b]
-                    x[b, j] += weight_delta(code, c, ur, mu[j], total, rp, p01[g], p10[g])
+                    x[b, j] += _delta(
+                        tab, group[b], vr, vidx[j], ci, code, ur, mu[j], total, rp, p01, p10
+                    )
         while first < nu and union[first] <= r:
             first += 1
         for t in range(first, nu):
             u = union[t]
-            c = tri[off + u]
-            if c == 0:
+            ci = store[off + u]
+            if ci == 0:
                 continue
             for q in range(start[u], start[u + 1]):
                 b = who[q]
-                g = group[b]
-                x[b, r] += weight_delta(code, c, mu[u], ur, total, rp, p01[g], p10[g])
-
-
-@numba.njit(nogil=True, cache=True)
-def potentials_hetero(
-    mat: Any,
-    n: int,
-    mu: Any,
-    mv: Any,
-    total: float,
-    code: int,
-    rp: Any,
-    act: Any,
-    cnt: Any,
-    group: Any,
-    p01: Any,
-    p10: Any,
-    x: Any,
-) -> None:  # pragma: no cover - compiled
-    """x[b, j] += Σ_{i ∈ act[b], M11_ij > 0} [W_ij − W(0, mu_i, mv_j)] (rows read in order)."""
-    for b in range(act.shape[0]):
-        g = group[b]
-        pa, pb = p01[g], p10[g]
-        for s in range(cnt[b]):
-            i = act[b, s]
-            off = i * n
-            ui = mu[i]
-            for j in range(n):
-                c = mat[off + j]
-                if c == 0:
-                    continue
-                x[b, j] += weight_delta(code, c, ui, mv[j], total, rp, pa, pb)
+                x[b, r] += _delta(
+                    tabt, group[b], vr, vidx[u], ci, code, mu[u], ur, total, rp, p01, p10
+                )
 
 
 @numba.njit(inline="always", cache=True)
@@ -332,6 +347,90 @@ def _bayes_terms(
     a01 = m01 * (1 - p01) + c * p10 + alpha
     a00 = m00 * (1 - p01) + m10 * p10 + alpha
     return math.log(a01), math.log(a00)
+
+
+@numba.njit(inline="always", cache=True)
+def _count_terms(
+    code: int,
+    c: float,
+    ui: float,
+    uo: float,
+    total: float,
+    rp: Any,
+    p01: float,
+    p10: float,
+    w0: float,
+    want_w: bool,
+) -> tuple[float, float]:  # pragma: no cover - compiled
+    """What one non-zero count c (input mu_i = ui, output mv_j = uo) adds to the column sums:
+
+    with ``want_w``: (W(c) − W(0), c·(W(0) + W(c) − W(0))) with W(0) = ``w0``; else (Bayesian
+    rule) (ln a01(c) − ln a01(0), ln a00(c) − ln a00(0)).
+    """
+    if want_w:
+        dw = weight_delta(code, c, ui, uo, total, rp, p01, p10)
+        return dw, c * (w0 + dw)
+    l01, l00 = _bayes_terms(c, ui, uo, total, rp[0], p01, p10)
+    z01, z00 = _bayes_terms(0.0, ui, uo, total, rp[0], p01, p10)
+    return l01 - z01, l00 - z00
+
+
+@numba.njit(nogil=True, cache=True)
+def count_terms_table(
+    code: int,
+    vin: Any,
+    vout: Any,
+    total: float,
+    rp: Any,
+    p01: float,
+    p10: float,
+    want_w: bool,
+    w0tab: Any,
+    out: Any,
+) -> None:  # pragma: no cover - compiled
+    """out[a, b, c, :] = :func:`_count_terms` of count c for mu_i = vin[a], mv_j = vout[b]
+    (counts 1 .. out.shape[2] − 1; the float64 the sweep would evaluate per entry)."""
+    for a in range(vin.shape[0]):
+        for b in range(vout.shape[0]):
+            out[a, b, 0, 0] = 0.0
+            out[a, b, 0, 1] = 0.0
+            for c in range(1, out.shape[2]):
+                t0, t1 = _count_terms(
+                    code, float(c), vin[a], vout[b], total, rp, p01, p10, w0tab[a, b], want_w
+                )
+                out[a, b, c, 0] = t0
+                out[a, b, c, 1] = t1
+
+
+@numba.njit(inline="always", cache=True)
+def _terms(
+    tab: Any,
+    a: int,
+    b: int,
+    ci: int,
+    code: int,
+    ui: float,
+    uo: float,
+    total: float,
+    rp: Any,
+    p01: float,
+    p10: float,
+    w0: float,
+    want_w: bool,
+) -> tuple[float, float]:  # pragma: no cover - compiled
+    """:func:`_count_terms` from the table (ci below its width) or evaluated."""
+    if ci < tab.shape[2]:
+        return tab[a, b, ci, 0], tab[a, b, ci, 1]
+    return _count_terms(code, float(ci), ui, uo, total, rp, p01, p10, w0, want_w)
+
+
+@numba.njit(inline="always", cache=True)
+def _moment_terms(d: float, c: float) -> tuple[float, float, float]:  # pragma: no cover
+    """(δ − c)^p − δ^p for p = 1, 2, 3 (powers by repeated multiplication)."""
+    a = d - c
+    a2 = a * a
+    d2 = d * d
+    return a - d, a2 - d2, a2 * a - d2 * d
 
 
 @numba.njit(nogil=True, cache=True)
@@ -348,46 +447,73 @@ def column_sums(
     p01: float,
     p10: float,
     self_connections: bool,
-    want_w: bool,
+    terms: int,
     values: Any,
     counts: Any,
+    vout: Any,
     uidx: Any,
     vidx: Any,
     w0tab: Any,
+    tab: Any,
+    tabt: Any,
+    block: int,
+    center: float,
+    hist: Any,
+    moments: Any,
     out: Any,
-) -> None:  # pragma: no cover - compiled
+) -> int:  # pragma: no cover - compiled
     """Per output unit j, sums over the inputs i that feed it (i ≠ j unless self-connections):
 
-    out[j, 0] = Σ_i ln a01_ij, out[j, 1] = Σ_i ln a00_ij (Bayesian terms, 0 for other rules),
-    out[j, 2] = Σ_i W_ij, out[j, 3] = Σ_i M11_ij·W_ij, out[j, 4] = Σ_i M11_ij (columns 2-3
-    only with ``want_w``: the Bayesian bias needs just 0-1).
+    ``terms`` = 1 (Bayesian bias): out[j, 0] = Σ_i ln a01_ij, out[j, 1] = Σ_i ln a00_ij;
+    ``terms`` = 2 (ANE statistics): out[j, 2] = Σ_i W_ij, out[j, 3] = Σ_i M11_ij·W_ij;
+    always out[j, 4] = Σ_i M11_ij (the columns not asked for stay 0; ``terms`` = 0: only that).
 
     The many zero counts are summed once per distinct (mu_i, mv_j) value pair from the
-    histogram ``values``/``counts`` of the input counts mu; the non-zero counts then correct
-    the sums entry by entry (one sweep over the stored counts). ``w0tab[a, b]`` =
-    W(0, values_in[a], values_out[b]) with ``uidx``/``vidx`` the value index of each mu_i /
-    mv_j (auto: the same). Exact up to float64 rounding.
+    histogram ``values``/``counts`` of the input counts mu (``vout`` = the distinct output
+    counts); the non-zero counts then correct the sums entry by entry (one sweep over the
+    stored counts). ``w0tab[a, b]`` = W(0, values[a], vout[b]) with ``uidx``/``vidx`` the value
+    index of each mu_i / mv_j (auto: the same); ``tab`` (:func:`count_terms_table`, and
+    ``tabt`` its transpose in the value axes, auto) holds each count's terms for the counts
+    below its width (larger counts are evaluated). Auto: the triangle is read in blocks of
+    ``block`` columns (every row's segment in the block), so the sums being updated stay in
+    cache. Exact up to float64 rounding; every column adds its inputs' terms in ascending i.
+
+    Auto-association, in the same sweep when ``moments`` has rows (p = 1..P, P <= 3; the
+    moment series of the Bayesian bias): hist[j, c] = #{i: M11_ij = c} for 1 <= c <
+    hist.shape[1], moments[p−1, j] = Σ_{i: c>0} [(δ_i − c)^p − δ_i^p] with δ_i = mu_i −
+    ``center``. Returns the largest count seen (if it is >= hist.shape[1] the histogram is
+    incomplete).
     """
+    powers = moments.shape[0]
+    width = hist.shape[1]
+    cmax = 0
     alpha = rp[0]
-    bayes = code == BAYES
+    want_w = terms == 2
+    bayes = code == BAYES and terms == 1
+    lo, hi = (2, 3) if want_w else (0, 1)
     nv = values.shape[0]
-    # zero-count part: every input i with M11_ij = 0
-    for j in range(n):
-        uj = mv[j]
+    # zero-count part: every input i with M11_ij = 0, once per distinct output count
+    zero = np.zeros((vout.shape[0], 3))
+    for b in range(vout.shape[0]):
+        uj = vout[b]
         s0 = 0.0
         s1 = 0.0
         s2 = 0.0
         for v in range(nv):
-            ui = values[v]
             w = counts[v]
             if bayes:
-                l01, l00 = _bayes_terms(0.0, ui, uj, total, alpha, p01, p10)
+                l01, l00 = _bayes_terms(0.0, values[v], uj, total, alpha, p01, p10)
                 s0 += w * l01
                 s1 += w * l00
-            s2 += w * weight(code, 0.0, ui, uj, total, rp, p01, p10)
-        out[j, 0] = s0
-        out[j, 1] = s1
-        out[j, 2] = s2
+            if want_w:
+                s2 += w * w0tab[v, b]
+        zero[b, 0] = s0
+        zero[b, 1] = s1
+        zero[b, 2] = s2
+    for j in range(n):
+        out[j, 0] = zero[vidx[j], 0]
+        out[j, 1] = zero[vidx[j], 1]
+        out[j, 2] = zero[vidx[j], 2]
         out[j, 3] = 0.0
         out[j, 4] = 0.0
     if auto:
@@ -398,64 +524,116 @@ def column_sums(
                 l01, l00 = _bayes_terms(0.0, uj, uj, total, alpha, p01, p10)
                 out[j, 0] -= l01
                 out[j, 1] -= l00
-            out[j, 2] -= weight(code, 0.0, uj, uj, total, rp, p01, p10)
+            if want_w:
+                out[j, 2] -= weight(code, 0.0, uj, uj, total, rp, p01, p10)
             if self_connections:
                 c = mu[j]
-                w = weight(code, c, uj, uj, total, rp, p01, p10)
                 if bayes:
                     l01, l00 = _bayes_terms(c, uj, uj, total, alpha, p01, p10)
                     out[j, 0] += l01
                     out[j, 1] += l00
-                out[j, 2] += w
-                out[j, 3] += c * w
+                if want_w:
+                    w = weight(code, c, uj, uj, total, rp, p01, p10)
+                    out[j, 2] += w
+                    out[j, 3] += c * w
                 out[j, 4] += c
-        for r in range(n):
-            off = tri_offset(r, n) - r - 1
-            ur = mu[r]
-            for j in range(r + 1, n):
-                c = tri_value(store, off + j)
-                if c == 0:
-                    continue
-                uj = mu[j]
-                # pair (r, j) feeds column j from input r and column r from input j
-                for side in range(2):
-                    ui, uo, col = (ur, uj, j) if side == 0 else (uj, ur, r)
-                    i_of = r if side == 0 else j
-                    if bayes:
-                        l01, l00 = _bayes_terms(c, ui, uo, total, alpha, p01, p10)
-                        z01, z00 = _bayes_terms(0.0, ui, uo, total, alpha, p01, p10)
-                        out[col, 0] += l01 - z01
-                        out[col, 1] += l00 - z00
-                    if want_w:
-                        dw = weight_delta(code, c, ui, uo, total, rp, p01, p10)
-                        out[col, 2] += dw
-                        out[col, 3] += c * (w0tab[vidx[i_of], vidx[col]] + dw)
-                    out[col, 4] += c
+        for j0 in range(0, n, block):  # blocks of columns: their sums stay in cache
+            j1 = min(n, j0 + block)
+            for r in range(j1 - 1):
+                off = tri_offset(r, n) - r - 1
+                ur, vr = mu[r], vidx[r]
+                dr = ur - center
+                # column r gets its inputs j > r only in row r: its sums are kept in registers
+                acc_lo, acc_hi, acc_c = out[r, lo], out[r, hi], out[r, 4]
+                m1 = moments[0, r] if powers > 0 else 0.0
+                m2 = moments[1, r] if powers > 1 else 0.0
+                m3 = moments[2, r] if powers > 2 else 0.0
+                for j in range(max(r + 1, j0), j1):
+                    ci = store[off + j]
+                    if ci == 0:
+                        continue
+                    c = float(ci)
+                    if powers > 0:
+                        if ci > cmax:
+                            cmax = ci
+                        if ci < width:
+                            hist[j, ci] += 1
+                            hist[r, ci] += 1
+                        d1, d2, d3 = _moment_terms(dr, c)  # column j, input r
+                        e1, e2, e3 = _moment_terms(mu[j] - center, c)  # column r, input j
+                        moments[0, j] += d1
+                        m1 += e1
+                        if powers > 1:
+                            moments[1, j] += d2
+                            m2 += e2
+                        if powers > 2:
+                            moments[2, j] += d3
+                            m3 += e3
+                    if bayes or want_w:
+                        vj, uj = vidx[j], mu[j]
+                        # pair (r, j) feeds column j from input r and column r from input j
+                        t0, t1 = _terms(
+                            tab,
+                            vr,
+                            vj,
+                            ci,
+                            code,
+                            ur,
+                            uj,
+                            total,
+                            rp,
+                            p01,
+                            p10,
+                            w0tab[vr, vj],
+                            want_w,
+                        )
+                        out[j, lo] += t0
+                        out[j, hi] += t1
+                        t0, t1 = _terms(
+                            tabt,
+                            vr,
+                            vj,
+                            ci,
+                            code,
+                            uj,
+                            ur,
+                            total,
+                            rp,
+                            p01,
+                            p10,
+                            w0tab[vj, vr],
+                            want_w,
+                        )
+                        acc_lo += t0
+                        acc_hi += t1
+                    out[j, 4] += c
+                    acc_c += c
+                out[r, lo] = acc_lo
+                out[r, hi] = acc_hi
+                out[r, 4] = acc_c
+                if powers > 0:
+                    moments[0, r] = m1
+                if powers > 1:
+                    moments[1, r] = m2
+                if powers > 2:
+                    moments[2, r] = m3
     else:
         for i in range(m):
             off = i * n
-            ui = mu[i]
+            ui, vi = mu[i], uidx[i]
             for j in range(n):
-                c = tri_value(store, off + j)
-                if c == 0:
+                ci = store[off + j]
+                if ci == 0:
                     continue
-                uj = mv[j]
-                if bayes:
-                    l01, l00 = _bayes_terms(c, ui, uj, total, alpha, p01, p10)
-                    z01, z00 = _bayes_terms(0.0, ui, uj, total, alpha, p01, p10)
-                    out[j, 0] += l01 - z01
-                    out[j, 1] += l00 - z00
-                if want_w:
-                    dw = weight_delta(code, c, ui, uj, total, rp, p01, p10)
-                    out[j, 2] += dw
-                    out[j, 3] += c * (w0tab[uidx[i], vidx[j]] + dw)
-                out[j, 4] += c
-
-
-@numba.njit(inline="always", cache=True)
-def tri_value(store: Any, e: int) -> float:  # pragma: no cover - compiled
-    """One stored count as float."""
-    return float(store[e])
+                if bayes or want_w:
+                    t0, t1 = _terms(
+                        tab, vi, vidx[j], ci, code, ui, mv[j], total, rp, p01, p10,
+                        w0tab[vi, vidx[j]], want_w,
+                    )  # fmt: skip
+                    out[j, lo] += t0
+                    out[j, hi] += t1
+                out[j, 4] += float(ci)
+    return cmax
 
 
 @numba.njit(nogil=True, cache=True)
@@ -465,48 +643,6 @@ def diagonal_weights(
     """out[j] = W_jj with M11_jj = mu_j (auto-association with self-connections)."""
     for j in range(mu.shape[0]):
         out[j] = weight(code, float(mu[j]), float(mu[j]), float(mu[j]), total, rp, p01, p10)
-
-
-@numba.njit(nogil=True, cache=True)
-def column_moments(
-    tri: Any, n: int, mu: Any, center: float, powers: int, hist: Any, moments: Any
-) -> int:  # pragma: no cover - compiled
-    """One sweep over the auto triangle collecting, per column j (input i ≠ j, c = M11_ij > 0):
-
-    hist[j, c] = #{i: M11_ij = c} for 1 <= c < hist.shape[1]; and for p = 1..powers
-    moments[p−1, j] = Σ_{i: c>0} [(δ_i − c)^p − δ_i^p] with δ_i = mu_i − ``center``.
-
-    Returns the largest count seen (if it is >= hist.shape[1] the histogram is incomplete).
-    """
-    cmax = 0
-    width = hist.shape[1]
-    for r in range(n):
-        off = tri_offset(r, n) - r - 1
-        dr = mu[r] - center
-        for j in range(r + 1, n):
-            ci = tri[off + j]
-            if ci == 0:
-                continue
-            if ci > cmax:
-                cmax = ci
-            c = float(ci)
-            dj = mu[j] - center
-            if ci < width:
-                hist[j, ci] += 1
-                hist[r, ci] += 1
-            a1 = dr - c
-            b1 = dr
-            a2 = dj - c
-            b2 = dj
-            pa1, pb1, pa2, pb2 = a1, b1, a2, b2
-            for p in range(powers):
-                moments[p, j] += pa1 - pb1  # column j, input r
-                moments[p, r] += pa2 - pb2  # column r, input j
-                pa1 *= a1
-                pb1 *= b1
-                pa2 *= a2
-                pb2 *= b2
-    return cmax
 
 
 @numba.njit(nogil=True, cache=True)

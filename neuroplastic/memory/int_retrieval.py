@@ -62,19 +62,28 @@ __all__ = ["IntMemory", "retrieve_int"]
 
 _POWERS = 3
 _HIST_WIDTH = 64
+_COLUMN_BLOCK = 4096  # columns per block of the triangle sweeps (their sums stay in cache)
 _SERIES_TOLERANCE = 1e-9
+#: Bytes allowed for one lookup table of per-count terms (weights of small counts, evaluated
+#: once per (unit-count pair, count, noise) instead of once per stored count and query).
+TABLE_BYTES = 1 << 26
 
 
 class IntMemory:
     """Integer counters + a rule: potentials, biases and ANE statistics, cached per load."""
 
     def __init__(
-        self, counters: IntCounters, rule: RuleParams | None = None, chunk_bytes: int = 1 << 28
+        self,
+        counters: IntCounters,
+        rule: RuleParams | None = None,
+        chunk_bytes: int = 1 << 28,
+        table_bytes: int = TABLE_BYTES,
     ) -> None:
         self.c = counters
         self.rule = rule if rule is not None else RuleParams()
         self.code = RULES.index(self.rule.rule)
         self.chunk_bytes = int(chunk_bytes)
+        self.table_bytes = int(table_bytes)
         self._bias: OrderedDict[tuple[Any, ...], np.ndarray] = OrderedDict()
         self._stats: dict[tuple[int, bool], tuple[Tensor, Tensor]] = {}
         self._moments: tuple[int, Any] | None = None
@@ -105,7 +114,19 @@ class IntMemory:
         return self.c.m - 1 if (self.auto and exclude) else self.c.m
 
     # -------------------------------------------------------------- column sums
-    def _column_sums(self, p01: float, p10: float, exclude: bool, want_w: bool) -> np.ndarray:
+    def _table_width(self, entries: int) -> int:
+        """Counts 0 .. width − 1 looked up in a table of ``entries`` float64 per count (the
+        largest count stored, capped so the table stays under ``table_bytes``; larger counts
+        are evaluated per entry)."""
+        fit = self.table_bytes // max(8 * entries, 1)
+        return int(max(1, min(self.c.count_bound + 1, fit)))
+
+    def _column_sums(
+        self, p01: float, p10: float, exclude: bool, want_w: bool | None, moments: bool = False
+    ) -> np.ndarray:
+        """``column_sums`` (n, 5): the Bayesian bias sums (``want_w`` False), the weight sums
+        of the ANE statistics (True) or only the count mass (None); with ``moments`` (auto)
+        the same sweep also collects the moment series' histogram and power sums (cached)."""
         c = self.c
         values, counts = np.unique(c.mu, return_counts=True)
         vin, uidx = values.astype(np.float64), np.searchsorted(values, c.mu)
@@ -115,24 +136,42 @@ class IntMemory:
         rp, total = self._rp(), float(c.total)
         if want_w:
             c.kern.zero_weight_table(self.code, vin, vout, total, rp, p01, p10, w0tab)
+        terms = 0 if want_w is None else (2 if want_w else 1)
+        copies = 2 if c.auto else 1
+        width = self._table_width(copies * 2 * len(vin) * len(vout)) if terms else 1
+        tab = np.zeros((len(vin), len(vout), width, 2))
+        c.kern.count_terms_table(self.code, vin, vout, total, rp, p01, p10, terms == 2, w0tab, tab)
+        tabt = np.ascontiguousarray(tab.transpose(1, 0, 2, 3)) if c.auto else tab
+        moments = moments and c.auto
+        center = float(c.mu.mean()) if c.total else 0.0
+        # the histogram holds counts up to the largest stored (compact: it is updated for
+        # every non-zero count), then is widened to the series' fixed width
+        hwidth = min(_HIST_WIDTH, c.count_bound + 1) if moments else 0
+        narrow = np.zeros((c.n if moments else 1, hwidth), np.int32)
+        mom = np.zeros((_POWERS if moments else 0, c.n), np.float64)
         out = np.zeros((c.n, 5), np.float64)
-        c.kern.column_sums(
+        cmax = c.kern.column_sums(
             c.store, c.auto, c.m, c.n, c.mu, c.mv, total, self.code, rp, p01, p10,
-            not exclude, want_w, vin, counts.astype(np.float64), uidx, vidx, w0tab, out,
+            not exclude, terms, vin, counts.astype(np.float64), vout, uidx, vidx, w0tab,
+            tab, tabt, _COLUMN_BLOCK, center, narrow, mom, out,
         )  # fmt: skip
+        if moments:
+            hist = np.zeros((c.n, _HIST_WIDTH), np.int64)
+            hist[:, :hwidth] = narrow
+            self._moments = (c.version, (center, hist, mom, int(cmax)))
         return out
+
+    def _moments_current(self) -> bool:
+        return self._moments is not None and self._moments[0] == self.c.version
 
     def _bayes_sums_moments(self, p01: float, p10: float) -> tuple[np.ndarray, np.ndarray] | None:
         """(Σ ln a01, Σ ln a00) per column by the moment series, or None if not applicable."""
         c = self.c
         if not self.auto or c.total == 0:
             return None
-        if self._moments is None or self._moments[0] != c.version:
-            center = float(c.mu.mean())
-            hist = np.zeros((c.n, _HIST_WIDTH), np.int64)
-            mom = np.zeros((_POWERS, c.n), np.float64)
-            cmax = int(c.kern.column_moments(c.store, c.n, c.mu, center, _POWERS, hist, mom))
-            self._moments = (c.version, (center, hist, mom, cmax))
+        if not self._moments_current():
+            self._column_sums(p01, p10, True, want_w=None, moments=True)
+        assert self._moments is not None
         center, hist, mom, cmax = self._moments[1]
         if cmax >= _HIST_WIDTH:
             return None
@@ -221,7 +260,9 @@ class IntMemory:
         hit = self._stats.get(key)
         if hit is None:
             p01, p10 = self._noise(None)
-            out = self._column_sums(p01, p10, exclude, want_w=True)
+            # the Bayesian bias's moment series needs a sweep of its own per load: share it
+            both = self.rule.rule == "bayes" and exclude and not self._moments_current()
+            out = self._column_sums(p01, p10, exclude, want_w=True, moments=both)
             wbg = out[:, 2] / max(self._inputs_per_output(exclude), 1)
             mass = out[:, 4]
             win = np.where(mass > 0, out[:, 3] / np.maximum(mass, 1.0), wbg)
@@ -255,23 +296,25 @@ class IntMemory:
         total, rp = float(c.total), self._rp()
         values = np.unique(c.mv)
         vidx = np.searchsorted(values, c.mv)
+        vin_i = values if c.auto else np.unique(c.mu)
+        uidx = np.searchsorted(vin_i, c.mu)
+        vin, vout = vin_i.astype(np.float64), values.astype(np.float64)
+        copies = 2 if c.auto else 1
+        width = self._table_width(copies * len(levels) * len(vin) * len(vout))
+        tab = np.zeros((len(levels), len(vin), len(vout), width))
+        c.kern.delta_table(self.code, vin, vout, total, rp, p01, p10, tab)
+        tabt = np.ascontiguousarray(tab.transpose(0, 2, 1, 3)) if c.auto else tab
         for s in range(0, bsz, step):
             e = min(bsz, s + step)
             xs = x[s:e]
             c.kern.zero_count_potentials(
-                c.mu, vidx, values.astype(np.float64), total, self.code, rp, act[s:e],
-                cnt[s:e], group[s:e], p01, p10, self.auto, xs,
+                c.mu, vidx, vout, total, self.code, rp, act[s:e], cnt[s:e], group[s:e], p01,
+                p10, self.auto, xs,
             )  # fmt: skip
-            if self.auto:
-                c.kern.potentials_auto(
-                    c.store, c.n, c.mu, total, self.code, rp, act[s:e], cnt[s:e], group[s:e],
-                    p01, p10, xs,
-                )  # fmt: skip
-            else:
-                c.kern.potentials_hetero(
-                    c.store, c.n, c.mu, c.mv, total, self.code, rp, act[s:e], cnt[s:e],
-                    group[s:e], p01, p10, xs,
-                )  # fmt: skip
+            c.kern.potentials_counts(
+                c.store, c.auto, c.n, c.mu, c.mv, total, self.code, rp, act[s:e], cnt[s:e],
+                group[s:e], p01, p10, uidx, vidx, tab, tabt, xs,
+            )  # fmt: skip
         st = state.detach().to("cpu", torch.float64).numpy()
         if self.auto and not exclude:
             for g, (a, b) in enumerate(levels):

@@ -153,6 +153,12 @@ class IntCounters:
         self.mv = self.mu if auto else np.zeros(n, dtype=np.int64)
         self.total = 0
         self.version = 0
+        self._peak = np.zeros(1, dtype=np.int64)  # largest count ever written (store kernel)
+
+    @property
+    def count_bound(self) -> int:
+        """An upper bound of every stored M11 (the largest count ever written; removals keep it)."""
+        return int(self._peak[0])
 
     @property
     def nbytes(self) -> int:
@@ -189,10 +195,11 @@ class IntCounters:
             return
         if sign < 0 and self.total - b < 0:
             raise ParameterError(f"cannot remove {b} patterns from a memory holding {self.total}")
-        if self.auto:
-            done = int(self.kern.store_auto(self.store, self.n, iu_np, sign, self.maxval))
-        else:
-            done = int(self.kern.store_hetero(self.store, self.n, iu_np, iv_np, sign, self.maxval))
+        done = int(
+            self.kern.store_pairs(
+                self.store, self.n, iu_np, iv_np, self.auto, sign, self.maxval, self._peak
+            )
+        )
         self._count_units(iu_np[:done], iv_np[:done], sign)
         self.total += sign * done
         self.version += 1

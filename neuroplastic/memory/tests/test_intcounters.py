@@ -157,3 +157,125 @@ def test_capacity_config_refuses_memory_and_activity() -> None:
     cfg = CapacityConfig(rule="bayes", n=100_000)
     assert cfg.kind() == "int" and cfg.dtype() == "uint8"
     assert cfg.memory_estimate() < 7e9
+
+
+def _reference_potentials(mem: IntMemory, state: torch.Tensor, noise: list) -> np.ndarray:
+    """Σ_{i active} W_ij entry by entry in the kernels' order (zero counts per distinct mv_j,
+    then each non-zero count in ascending i), with the kernels' scalar weight functions."""
+    c, k = mem.c, mem.c.kern
+    m11, rp, total = c.dense_m11(), mem._rp(), float(c.total)
+    values = np.unique(c.mv).astype(np.float64)
+    x = np.zeros((state.shape[0], c.n))
+    for b in range(state.shape[0]):
+        act = [int(i) for i in state[b].nonzero().flatten()]
+        p01, p10 = noise[b]
+        tab = []
+        for uv in values:
+            acc = 0.0
+            for i in act:
+                acc += k.weight(mem.code, 0.0, c.mu[i], uv, total, rp, p01, p10)
+            tab.append(acc)
+        x[b] += np.array(tab)[np.searchsorted(values, c.mv)]
+        if c.auto:
+            for j in act:
+                x[b, j] -= k.weight(mem.code, 0.0, c.mu[j], c.mu[j], total, rp, p01, p10)
+        for i in act:
+            for j in range(c.n):
+                if m11[i, j] > 0 and not (c.auto and i == j):
+                    x[b, j] += k.weight_delta(
+                        mem.code, float(m11[i, j]), c.mu[i], c.mv[j], total, rp, p01, p10
+                    )
+    return x
+
+
+def _reference_column_sums(mem: IntMemory, p01: float, p10: float) -> np.ndarray:
+    """Columns 0-4 of ``column_sums`` (no self-connections) entry by entry in ascending i."""
+    c, k = mem.c, mem.c.kern
+    m11, rp, total = c.dense_m11(), mem._rp(), float(c.total)
+    values, counts = np.unique(c.mu, return_counts=True)
+    out = np.zeros((c.n, 5))
+    for j in range(c.n):
+        s = [0.0, 0.0, 0.0]
+        for v, w in zip(values.astype(np.float64), counts.astype(np.float64), strict=True):
+            l01, l00 = k._bayes_terms(0.0, v, float(c.mv[j]), total, rp[0], p01, p10)
+            s = [s[0] + w * l01, s[1] + w * l00, s[2] + w * k.weight(
+                mem.code, 0.0, v, float(c.mv[j]), total, rp, p01, p10
+            )]  # fmt: skip
+        if c.auto:
+            l01, l00 = k._bayes_terms(0.0, c.mu[j], c.mu[j], total, rp[0], p01, p10)
+            s = [s[0] - l01, s[1] - l00, s[2] - k.weight(
+                mem.code, 0.0, c.mu[j], c.mu[j], total, rp, p01, p10
+            )]  # fmt: skip
+        s3 = s4 = 0.0
+        for i in range(c.m):
+            cnt = float(m11[i, j])
+            if cnt == 0 or (c.auto and i == j):
+                continue
+            l01, l00 = k._bayes_terms(cnt, c.mu[i], c.mv[j], total, rp[0], p01, p10)
+            z01, z00 = k._bayes_terms(0.0, c.mu[i], c.mv[j], total, rp[0], p01, p10)
+            dw = k.weight_delta(mem.code, cnt, c.mu[i], c.mv[j], total, rp, p01, p10)
+            w0 = k.weight(mem.code, 0.0, float(c.mu[i]), float(c.mv[j]), total, rp, p01, p10)
+            s = [s[0] + (l01 - z01), s[1] + (l00 - z00), s[2] + dw]
+            s3 += cnt * (w0 + dw)
+            s4 += cnt
+        out[j] = [*s, s3, s4]
+    return out
+
+
+def _reference_moments(mem: IntMemory, center: float) -> np.ndarray:
+    """``column_moments``' power sums (p = 1..3) entry by entry in ascending i."""
+    c = mem.c
+    m11 = c.dense_m11()
+    out = np.zeros((3, c.n))
+    for j in range(c.n):
+        for i in range(c.n):
+            if i == j or m11[i, j] == 0:
+                continue
+            d = c.mu[i] - center
+            a, pa, pb = d - float(m11[i, j]), d - float(m11[i, j]), d
+            for p in range(3):
+                out[p, j] += pa - pb
+                pa *= a
+                pb *= d
+    return out
+
+
+@pytest.mark.parametrize("rule", RULES)
+@pytest.mark.parametrize("auto", [True, False])
+@pytest.mark.parametrize("block", [4096, 7])
+def test_kernels_equal_entry_by_entry_reference_bit_for_bit(
+    rule: str, auto: bool, block: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The table lookups (and the evaluated fallback for counts beyond the table) and the
+    column-blocked sweeps give the very float64 of the per-entry evaluation in the same
+    order: identical potentials, ANE statistics, Bayesian column sums and moments, so
+    identical retrieval outputs and M_eps."""
+    from neuroplastic.memory import int_retrieval
+
+    monkeypatch.setattr(int_retrieval, "_COLUMN_BLOCK", block)
+    _, mem, iu, gen = _pair(40, 4, 300, auto, rule)
+    state = indices_to_dense(exact_miss_query(iu[:12], 0.5, gen), 40)
+    state[:4, 9] = 1.0
+    noise = [(0.001 * (b % 3), 0.1 + 0.2 * (b % 2)) for b in range(12)]
+    if rule != "bayes":
+        noise = [(0.0, 0.0)] * 12
+    want = _reference_potentials(mem, state, noise)
+    sums = _reference_column_sums(mem, 0.002, 0.4)
+    assert mem.c.count_bound == mem.c.max_count() > 1
+    for table_bytes in (1 << 26, 8 * 2 * 40 * 40 * 2, 0):  # whole table, counts 0-1, none
+        fast = IntMemory(mem.c, mem.rule, table_bytes=table_bytes)
+        got = fast.potentials(state, noise if rule == "bayes" else None, with_bias=False)
+        assert np.array_equal(got.numpy(), want)
+        rp = fast._column_sums(0.002, 0.4, True, want_w=True)
+        assert np.array_equal(rp[:, 2:], sums[:, 2:])
+        if rule == "bayes":
+            rb = fast._column_sums(0.002, 0.4, True, want_w=False)
+            assert np.array_equal(rb[:, :2], sums[:, :2])
+    if auto and rule == "bayes":
+        mem._bayes_sums_moments(0.0, 0.5)
+        assert mem._moments is not None
+        center, hist, mom, cmax = mem._moments[1]
+        assert np.array_equal(mom, _reference_moments(mem, center))
+        m11 = mem.c.dense_m11() * (1 - np.eye(40, dtype=np.int64))
+        assert cmax == m11.max()
+        assert np.array_equal(hist[:, 1:], np.stack([(m11 == v).sum(0) for v in range(1, 64)], 1))
