@@ -59,7 +59,7 @@ from neuroplastic.memory.capacity import (
 )
 from neuroplastic.memory.core import MemoryCore
 from neuroplastic.memory.counters import Counters
-from neuroplastic.memory.int_retrieval import IntMemory, retrieve_int
+from neuroplastic.memory.int_retrieval import TABLE_BYTES, IntMemory, retrieve_int
 from neuroplastic.memory.intcounters import (
     IntCounters,
     choose_counter_dtype,
@@ -188,7 +188,7 @@ class CapacityConfig(BaseModel):
         dense: float32 M11 plus the cached/derived weight matrices (≈ 20 (m, n) float32
         arrays for the derived rules at their peak, 8 for Willshaw); packed: two bit matrices;
         int: the counters, a potentials chunk (256 MB) with a few copies, per-column
-        statistics.
+        statistics, the weight lookup tables (``TABLE_BYTES``).
         """
         m, n = self.sizes()[:2]
         kind = self.kind()
@@ -197,6 +197,7 @@ class CapacityConfig(BaseModel):
         if kind == "dense":
             return 4 * m * n * (8 if self.rule == "willshaw" else 20)
         scratch = 6 * min(self.queries * n * 8, 1 << 28) + 8 * (_HIST_WIDTH + 16) * n
+        scratch += TABLE_BYTES  # lookup tables of the per-count weight terms
         return estimate_bytes(m, n, self.auto, self.dtype()) + scratch
 
     def sizes(self) -> tuple[int, int, int, int]:

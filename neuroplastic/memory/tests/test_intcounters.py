@@ -150,7 +150,7 @@ def test_capacity_config_refuses_memory_and_activity() -> None:
 
     with pytest.raises(ValueError, match=r"needs about .* GB .* > memory_limit_gb=16"):
         CapacityConfig(rule="bayes", n=100_000, storage="dense")
-    with pytest.raises(ValueError, match=r"needs about 5\.1 GB .* > memory_limit_gb=4"):
+    with pytest.raises(ValueError, match=r"needs about 5\.2 GB .* > memory_limit_gb=4"):
         CapacityConfig(rule="bayes", n=100_000, storage="int", memory_limit_gb=4, queries=10)
     with pytest.raises(ValueError, match="1 <= k < m"):
         CapacityConfig(rule="bayes", n=64, k=64)
