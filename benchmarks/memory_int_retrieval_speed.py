@@ -27,12 +27,8 @@ The load average before and after is recorded: the machine may be shared.
 
 from __future__ import annotations
 
-import argparse
 import importlib.util
 import json
-import math
-import os
-import platform
 import subprocess
 import sys
 import tempfile
@@ -43,6 +39,7 @@ from typing import Any
 
 import numpy as np
 import torch
+from _common import benchmark_parser, load_average, machine_info, write_json
 
 from neuroplastic.experiments import capacity_measurement as cm
 from neuroplastic.memory import int_retrieval, intcounters
@@ -130,8 +127,7 @@ def measure(
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--json", type=Path, required=True)
+    ap = benchmark_parser(__doc__)
     ap.add_argument("--ns", default="16384", help="comma-separated sizes")
     ap.add_argument("--loads", default="", help="stored patterns per n (default: M_eps)")
     ap.add_argument("--ane", default="on,off", help="on, off or both (on,off)")
@@ -145,7 +141,7 @@ def main() -> None:
     loads = [int(v) for v in args.loads.split(",")] if args.loads else [default_load(n) for n in ns]
     new = {"_int_kernels": intcounters.kernels(), "intcounters": intcounters}
     new["int_retrieval"] = int_retrieval
-    load_before = list(os.getloadavg())
+    load_before = load_average()
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         old = old_modules(args.old_ref, Path(tmp))
@@ -174,7 +170,7 @@ def main() -> None:
                     / res["new"]["evaluation_cpu_seconds"],
                     "speedup_store_cpu": res["old"]["store_cpu_seconds"]
                     / res["new"]["store_cpu_seconds"],
-                    "load_average": list(os.getloadavg()),
+                    "load_average": load_average(),
                 }
                 rows.append(row)
                 print(json.dumps(row), flush=True)
@@ -193,19 +189,16 @@ def main() -> None:
     out = {
         "benchmark": "memory_int_retrieval_speed",
         "old_ref": args.old_ref,
-        "threads": torch.get_num_threads(),
-        "platform": platform.platform(),
-        "cpu_count": os.cpu_count(),
+        "machine": machine_info(),
         "load_average_before": load_before,
-        "load_average_after": list(os.getloadavg()),
+        "load_average_after": load_average(),
         "rows": rows,
         "bayes_ane_point_at_1e5": implied,
         "all_identical": all(
             r["identical_outputs"] and r["identical_ane_stats_and_bias"] for r in rows
         ),
     }
-    args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(json.dumps(out, indent=1, default=lambda v: None if math.isnan(v) else v))
+    write_json(out, args.json, echo=False)
     print(json.dumps({k: out[k] for k in ("bayes_ane_point_at_1e5", "all_identical")}, indent=1))
 
 

@@ -307,13 +307,9 @@ class IntMemory:
         for s in range(0, bsz, step):
             e = min(bsz, s + step)
             xs = x[s:e]
-            c.kern.zero_count_potentials(
-                c.mu, vidx, vout, total, self.code, rp, act[s:e], cnt[s:e], group[s:e], p01,
-                p10, self.auto, xs,
-            )  # fmt: skip
-            c.kern.potentials_counts(
+            c.kern.potentials(
                 c.store, c.auto, c.n, c.mu, c.mv, total, self.code, rp, act[s:e], cnt[s:e],
-                group[s:e], p01, p10, uidx, vidx, tab, tabt, xs,
+                group[s:e], p01, p10, uidx, vidx, vout, tab, tabt, xs,
             )  # fmt: skip
         st = state.detach().to("cpu", torch.float64).numpy()
         if self.auto and not exclude:
