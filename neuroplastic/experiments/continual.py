@@ -12,7 +12,10 @@ The output layer has ``len(first) + len(second)`` units from the start (labels a
 all the classes together), so nothing is added to the architecture between phases: only the
 learning rule decides what the new classes get. After each phase the *test* split is scored on
 the first classes, the second classes and all of them (scoring only: nothing is chosen on the
-test split; the training loop evaluates on the validation samples of the phase's classes).
+test split; the training loop evaluates on the validation samples of the phase's classes). The
+same three accuracies on the *validation* split (``val_acc_first``, ``val_acc_second``,
+``val_acc_all``) are recorded beside them: settings are compared there. Scoring the old classes'
+validation samples after phase B is model selection, not training: the learner never sees them.
 
 What is recorded per phase: those three accuracies, the ledger counts charged to the phase
 (M0 writes, M1 = Σ|Δw|, synapses created and pruned; in all and per synapse group), the
@@ -214,6 +217,9 @@ def run_continual(
     x_first, y_first = _subset(data.test, labels["A"], dev)
     x_second, y_second = _subset(data.test, labels["B"], dev)
     x_all, y_all = data.test.x.to(dev), data.test.y.to(dev)
+    xv_first, yv_first = _subset(data.val, labels["A"], dev)
+    xv_second, yv_second = _subset(data.val, labels["B"], dev)
+    xv_all, yv_all = data.val.x.to(dev), data.val.y.to(dev)
 
     results = []
     for name in methods:
@@ -252,6 +258,9 @@ def run_continual(
                 "acc_first": _maybe_accuracy(learner, x_first, y_first),
                 "acc_second": _maybe_accuracy(learner, x_second, y_second),
                 "acc_all": accuracy(learner, x_all, y_all),
+                "val_acc_first": _maybe_accuracy(learner, xv_first, yv_first),
+                "val_acc_second": _maybe_accuracy(learner, xv_second, yv_second),
+                "val_acc_all": accuracy(learner, xv_all, yv_all),
                 "input_synapses": learner.input_synapses().n_existing,
                 "connected_units": None if connected is None else int(connected.sum()),
                 "recruited": None,

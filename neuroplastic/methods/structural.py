@@ -182,10 +182,12 @@ class StructuralParams(TrainingParams):
         "potential connectivity with initial weights, then learn, and are pruned, as in the "
         "first phase",
     )
-    phase_gate: Literal["off", "confidence", "template", "match"] = Field(
+    phase_gate: Literal["off", "confidence", "calibrated", "template", "match"] = Field(
         "confidence",
         description="after several phases, only the classes of one phase compete at the "
-        "output: the phase whose readout is most confident (confidence), or whose hidden unit "
+        "output: the phase whose readout is most confident (confidence), whose largest output "
+        "is highest relative to its own training samples' (calibrated: z-score against the "
+        "mean and s.d. of that phase's largest output in its last epoch), or whose hidden unit "
         "matches the input best (template: largest fraction of its template present; match: "
         "nearest prototype); no effect in one-phase training",
     )
@@ -254,6 +256,7 @@ class StructuralLearner(Learner):
     potential: Tensor
     unit_phase: Tensor
     class_phase: Tensor
+    gate_moments: Tensor
 
     def __init__(self, ctx: BuildContext, p: StructuralParams) -> None:
         super().__init__()
@@ -308,6 +311,9 @@ class StructuralLearner(Learner):
         # the phase in which each consolidated unit / each class was first learned (-1: none)
         self.register_buffer("unit_phase", torch.full((n_hidden,), -1, dtype=torch.long))
         self.register_buffer("class_phase", torch.full((ctx.n_classes,), -1, dtype=torch.long))
+        # per phase (at most one per class): count, sum and sum of squares of the phase's largest
+        # output on its own training samples in its last epoch (the calibrated gate's reference)
+        self.register_buffer("gate_moments", torch.zeros(ctx.n_classes, 3, dtype=torch.float64))
         self.phase_index = 0
         self.epoch = 0
         self.trained_epochs = 0
@@ -367,6 +373,8 @@ class StructuralLearner(Learner):
         self.taught_classes |= present
         if self.p.readout in ("delta", "softmax"):
             out = h @ self.readout.w.T + self.readout_bias.w
+            if self.p.phase_gate == "calibrated" and self.epoch == self.p.epochs - 1:
+                self._record_gate_moments(out)
             if self.p.readout == "softmax":
                 self.report_objective(torch.nn.functional.cross_entropy(out, y))
                 if self.p.readout_seen_classes_only:  # normalise over the taught classes only
@@ -399,6 +407,18 @@ class StructuralLearner(Learner):
         )
         out = h @ self.readout.w.T + self.readout_bias.w
         self.readout_bias.apply(self.p.eta_readout * (target - out).mean(0))
+
+    def _record_gate_moments(self, out: Tensor) -> None:
+        """Add this batch's largest output over the current phase's classes to the phase's
+        moments (count, Σ, Σ²): the calibrated gate's reference, from its own samples only."""
+        members = self.class_phase == self.phase_index
+        if not bool(members.any()):
+            return
+        top = out[:, members].max(1).values.double()
+        stats = torch.stack(
+            [torch.tensor(float(len(top)), dtype=top.dtype), top.sum(), (top * top).sum()]
+        )
+        self.gate_moments[self.phase_index] += stats.to(self.gate_moments.device)
 
     def _readout_decay(self) -> float:
         """Factor of the softmax readout's rate in this epoch: 1 − i / n in the i-th (from 0) of
@@ -494,6 +514,26 @@ class StructuralLearner(Learner):
         other = phases[None, :] != best_phase[:, None]
         return out.masked_fill(other & (phases[None, :] >= 0), -1e4)
 
+    def _gate_by_calibrated_output(self, out: Tensor) -> Tensor:
+        """Only the classes of the phase whose largest output is highest *relative to that
+        phase's own training samples* compete: z_p = (max_{c in p} out_c − μ_p) / σ_p, with μ_p
+        and σ_p the mean and s.d. of that maximum over the phase's samples in its last epoch
+        (recorded then; no sample of another phase is needed). A phase without recorded moments
+        competes with z = 0."""
+        phases = self.class_phase
+        n, total, squares = self.gate_moments[: self.phase_index + 1].unbind(1)
+        mean = (total / n.clamp(min=1)).float()
+        sd = (squares / n.clamp(min=1) - (total / n.clamp(min=1)) ** 2).clamp(min=1e-12).sqrt()
+        score = torch.full((out.shape[0], self.phase_index + 1), float("-inf"), device=out.device)
+        for phase in range(self.phase_index + 1):
+            members = phases == phase
+            if bool(members.any()):
+                top = out[:, members].max(1).values
+                score[:, phase] = (top - mean[phase]) / sd[phase].float() if n[phase] > 1 else 0.0
+        best_phase = score.argmax(1)
+        other = phases[None, :] != best_phase[:, None]
+        return out.masked_fill(other & (phases[None, :] >= 0), -1e4)
+
     def _gate_by_phase(self, x: Tensor, out: Tensor) -> Tensor:
         """Only the classes learned in the phase of the best-matching hidden unit compete.
 
@@ -503,6 +543,8 @@ class StructuralLearner(Learner):
         """
         if self.p.phase_gate == "confidence":
             return self._gate_by_confidence(out)
+        if self.p.phase_gate == "calibrated":
+            return self._gate_by_calibrated_output(out)
         w = self.hidden.w.detach()
         if self.p.phase_gate == "template":
             score = (x @ w.T) / w.sum(1).clamp(min=1e-12)

@@ -90,6 +90,23 @@ def test_both_phases_recorded_with_accuracies_in_range(results):
         assert a["classes"] == FIRST and b["classes"] == SECOND
 
 
+def test_validation_accuracies_are_recorded_beside_the_test_ones(results, data):
+    """Settings are compared on the validation split: its three accuracies are recorded."""
+    for r in results:
+        a, b = r["phases"]
+        for p in (a, b):
+            for key in ("val_acc_first", "val_acc_second", "val_acc_all"):
+                assert 0.0 <= p[key] <= 1.0
+        # the first classes' validation samples after phase A: what the training loop scored
+        assert a["val_acc_first"] > 0.9 and b["val_acc_second"] > 0.9
+    # after phase A the second classes were never taught: backprop gets none of them right
+    backprop_a = results[1]["phases"][0]
+    assert backprop_a["val_acc_second"] == 0.0
+    assert backprop_a["val_acc_all"] == pytest.approx(
+        backprop_a["val_acc_first"] * int((data.val.y < 2).sum()) / len(data.val.y)
+    )
+
+
 def test_ledger_phases_are_both_charged_and_sum_to_the_total(results):
     for r in results:
         a, b = r["phases"]

@@ -251,3 +251,30 @@ def test_receptive_field_keeps_synapses_and_growth_in_each_units_window():
     assert not (model.hidden.mask & ~window).any()
     with pytest.raises(ParameterError, match="receptive_field = 9 exceeds the image side 8"):
         method.build(ctx, build_params(method.params_model, {"receptive_field": 9}, "s"))
+
+
+def test_calibrated_gate_records_each_phases_own_outputs_and_z_scores_them():
+    x, y = blobs(classes=3)
+    first, second = y < 2, y == 2
+    model = learner(
+        hidden=16, epochs=4, prune_epoch=2, budget=5, competition="hard", phase_gate="calibrated"
+    )
+    model.begin_phase("A")
+    _fit(model, x[first], y[first], 4)
+    moments_a = model.gate_moments[0].clone()
+    assert moments_a[0] == int(first.sum())  # every phase-A sample of the last epoch, once
+    assert torch.all(model.gate_moments[1:] == 0)
+    model.begin_phase("B")
+    _fit(model, x[second], y[second], 4)
+    assert torch.equal(model.gate_moments[0], moments_a)  # phase B leaves A's reference alone
+    assert model.gate_moments[1, 0] == int(second.sum())
+    assert accuracy(model, x[first], y[first]) > 0.9
+    assert accuracy(model, x[second], y[second]) > 0.9
+    # the gate itself: phase p wins where (max output of p − μ_p) / σ_p is largest
+    model.gate_moments[:2] = torch.tensor(
+        [[4.0, 4 * 10.0, 4 * (100.0 + 4.0)], [4.0, 4 * 1.0, 4 * (1.0 + 1.0)]], dtype=torch.float64
+    )  # phase A: μ 10, σ 2; phase B: μ 1, σ 1
+    out = torch.tensor([[9.0, 0.0, 1.5], [11.0, 0.0, 1.5], [12.0, 0.0, 4.0]])
+    gated = model._gate_by_calibrated_output(out).argmax(1)
+    # z_A = −0.5 vs z_B = 0.5 -> B; z_A = 0.5 vs 0.5 -> A (first); z_A = 1 vs z_B = 3 -> B
+    assert gated.tolist() == [2, 0, 2]
