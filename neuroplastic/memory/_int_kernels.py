@@ -99,6 +99,22 @@ def _pair_skipped(a: int, b: int, auto: bool) -> bool:  # pragma: no cover - com
 
 
 @numba.njit(nogil=True, cache=True)
+def store_auto(
+    store: Any, n: int, iu: Any, sign: int, maxval: int, peak: Any
+) -> int:  # pragma: no cover - compiled
+    """:func:`store_pairs` for auto-association (compiled with ``auto`` a constant)."""
+    return store_pairs(store, n, iu, iu, True, sign, maxval, peak)
+
+
+@numba.njit(nogil=True, cache=True)
+def store_hetero(
+    store: Any, n: int, iu: Any, iv: Any, sign: int, maxval: int, peak: Any
+) -> int:  # pragma: no cover - compiled
+    """:func:`store_pairs` for hetero-association (compiled with ``auto`` a constant)."""
+    return store_pairs(store, n, iu, iv, False, sign, maxval, peak)
+
+
+@numba.njit(inline="always", cache=True)
 def store_pairs(
     store: Any, n: int, iu: Any, iv: Any, auto: bool, sign: int, maxval: int, peak: Any
 ) -> int:  # pragma: no cover - compiled
@@ -125,13 +141,17 @@ def store_pairs(
                     continue
                 e = _pair_entry(a, b, n, auto)
                 v = store[e]
-                if (sign > 0 and v >= maxval) or (sign < 0 and v == 0):
+                if sign > 0 and v >= top:  # a new largest count (rare once loaded), or too large
+                    if v >= maxval:
+                        fail_s = s
+                        fail_t = t
+                        break
+                    top = v + 1
+                elif sign < 0 and v == 0:
                     fail_s = s
                     fail_t = t
                     break
                 store[e] = v + sign
-                if v + sign > top:
-                    top = v + sign
             if fail_s >= 0:
                 break
         if fail_s >= 0:  # undo the pairs before (fail_s, fail_t), in the same order

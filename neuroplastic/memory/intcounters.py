@@ -195,11 +195,13 @@ class IntCounters:
             return
         if sign < 0 and self.total - b < 0:
             raise ParameterError(f"cannot remove {b} patterns from a memory holding {self.total}")
-        done = int(
-            self.kern.store_pairs(
-                self.store, self.n, iu_np, iv_np, self.auto, sign, self.maxval, self._peak
+        if self.auto:
+            done = self.kern.store_auto(self.store, self.n, iu_np, sign, self.maxval, self._peak)
+        else:
+            done = self.kern.store_hetero(
+                self.store, self.n, iu_np, iv_np, sign, self.maxval, self._peak
             )
-        )
+        done = int(done)
         self._count_units(iu_np[:done], iv_np[:done], sign)
         self.total += sign * done
         self.version += 1

@@ -117,6 +117,7 @@ def test_overflow_is_refused_before_it_happens() -> None:
     with pytest.raises(ParameterError, match=r"uint8.*255"):
         ic.add_indices(torch.tensor([[1, 2, 3], [1, 2, 3]]))
     assert ic.total == 255 and ic.max_count() == 255  # nothing half-applied
+    assert ic.count_bound == 255  # the bound the lookup tables are sized by
     with pytest.raises(ParameterError, match="negative"):
         ic.add_indices(torch.tensor([[4, 5, 6]]), sign=-1)
 
