@@ -184,6 +184,14 @@ def test_quick_keeps_readout_epochs_after_the_hidden_ones(preset):
     assert quick.plastic_epochs() == 1 and quick.prune_epoch == 1  # two readout epochs remain
 
 
+def test_quick_takes_small_batches_unless_the_batch_size_is_set():
+    from neuroplastic.methods.structural import QUICK_BATCH
+
+    assert _params().quick(3).batch_size == QUICK_BATCH < _params().batch_size
+    assert _params(batch_size=7).quick(3).batch_size == 7
+    assert _params(batch_size=500).quick(3).batch_size == 500
+
+
 def test_softmax_readout_is_the_local_cross_entropy_delta_rule():
     x, y = blobs(n=60)
     model = learner(preset="ten", epochs=3, prune_epoch=1, hidden_epochs=1, budget=5)
