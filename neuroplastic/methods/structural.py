@@ -44,9 +44,14 @@ from neuroplastic.rules.competitive import (
     competition_signal,
     instar_from_coincidence,
     match_scores,
+    rank_signal,
     template_code,
 )
-from neuroplastic.rules.delta import normalized_covariance_delta, softmax_delta
+from neuroplastic.rules.delta import (
+    margin_perceptron_delta,
+    normalized_covariance_delta,
+    softmax_delta,
+)
 from neuroplastic.rules.homeostasis import homeostatic_bias_delta, update_rate
 from neuroplastic.rules.perturbation import PerturbationParams, per_sample_perturbation_delta
 from neuroplastic.structure.policies import (
@@ -114,8 +119,21 @@ class StructuralParams(TrainingParams):
         "classes, the default) or table2 (digits 1, 2, 6 at hidden 200, the paper's Table 2)",
     )
     epochs: int = Field(6, ge=1, le=10_000, description="passes over the training set")
-    competition: Literal["hard", "kwta", "soft", "none"] = Field(
-        "hard", description="winner selection; none = every unit learns every input (ablation)"
+    competition: Literal["hard", "kwta", "soft", "rank", "none"] = Field(
+        "hard",
+        description="winner selection; rank = the k best units learn with graded credit "
+        "rank_decay^r (r = 0 for the best); none = every unit learns every input (ablation)",
+    )
+    rank_decay: float = Field(
+        0.5, gt=0, le=1, description="credit ratio between consecutive ranks (rank competition)"
+    )
+    input_norm: Literal["none", "ink"] = Field(
+        "none",
+        description="input normalisation: ink scales each input to the total intensity ink "
+        "(x ← x · ink / Σ_i x_i), in learning and in recall",
+    )
+    ink: float = Field(
+        100.0, gt=0, le=1e6, description="total input intensity with input_norm=ink (MNIST: ~102)"
     )
     k: int = Field(5, ge=1, le=10_000, description="winners per input (kwta)")
     temperature: float = Field(0.1, gt=0, le=100, description="softmax temperature (soft)")
@@ -148,10 +166,24 @@ class StructuralParams(TrainingParams):
         2, ge=1, description="epochs with hidden plasticity; None = prune_epoch + 1"
     )
     gain: float = Field(20.0, gt=0, le=1e4, description="gain g of the hidden code")
-    readout: Literal["softmax", "delta", "perturbation"] = Field(
+    readout: Literal["softmax", "delta", "perturbation", "perceptron"] = Field(
         "softmax",
         description="readout rule: softmax (local cross-entropy delta rule), delta (normalised "
-        "LMS), perturbation (weight perturbation)",
+        "LMS), perturbation (weight perturbation), perceptron (margin perceptron: a sample "
+        "whose true class does not lead the best other class by perceptron_margin moves the "
+        "true class's synapses by +eta_softmax h and the rival's by -eta_softmax h)",
+    )
+    perceptron_margin: float = Field(
+        1.0, ge=0, le=1e4, description="margin of the perceptron readout (in output units)"
+    )
+    readout_batches: int = Field(
+        1,
+        ge=1,
+        le=100_000,
+        description="the readout sums its updates of this many consecutive batches in a "
+        "transient per-synapse trace and writes the sum once (1 = write every batch; n is a "
+        "readout batch n times larger at the same rate per sample); the trace is written at "
+        "the end of each epoch",
     )
     eta_softmax: float = Field(
         1.0, gt=0, le=10, description="readout learning rate of the softmax delta rule"
@@ -265,6 +297,9 @@ class StructuralLearner(Learner):
     seen_classes: Tensor
     taught_classes: Tensor
     potential: Tensor
+    readout_trace: Tensor
+    readout_bias_trace: Tensor
+    readout_pending: Tensor
     unit_phase: Tensor
     class_phase: Tensor
     gate_moments: Tensor
@@ -274,7 +309,7 @@ class StructuralLearner(Learner):
         if len(ctx.hidden) != 1:
             raise ParameterError("the structural rule has exactly one hidden layer (--hidden N)")
         n_hidden = ctx.hidden[0]
-        if p.competition == "kwta" and p.k > n_hidden:
+        if p.competition in ("kwta", "rank") and p.k > n_hidden:
             raise ParameterError(
                 f"structural: k = {p.k} winners exceeds the {n_hidden} hidden units"
             )
@@ -303,20 +338,26 @@ class StructuralLearner(Learner):
             "readout.weight", torch.zeros(ctx.n_classes, n_hidden), ledger=ctx.ledger
         )
         self.readout_bias = Synapses("readout.bias", torch.zeros(ctx.n_classes), ledger=ctx.ledger)
-        competition = "kwta" if p.competition == "none" else p.competition
+        competition = "kwta" if p.competition in ("none", "rank") else p.competition
         self.competitive = CompetitiveParams(
             competition=competition, k=p.k, temperature=p.temperature, eta=p.eta_hidden
         )
         self.perturbation = PerturbationParams(
             sigma=p.perturbation_sigma, eta=p.eta_perturbation, antithetic=p.perturbation_antithetic
         )
-        k = 1 if p.competition == "hard" else p.k
-        self.target_rate = k / n_hidden
+        credit = 1.0 if p.competition == "hard" else float(p.k)  # handed out per input
+        if p.competition == "rank":
+            credit = sum(p.rank_decay**r for r in range(p.k))
+        self.target_rate = credit / n_hidden
         self.register_buffer("rate", torch.full((n_hidden,), self.target_rate))
         self.register_buffer("h_mean", torch.zeros(n_hidden))
         self.register_buffer("trace", torch.zeros(n_hidden, ctx.n_features))
         self.register_buffer("activity", torch.zeros(n_hidden))
         self.register_buffer("consolidated", torch.zeros(n_hidden, dtype=torch.bool))
+        if p.readout_batches > 1:  # the readout's summed, not yet written updates
+            self.register_buffer("readout_trace", torch.zeros(ctx.n_classes, n_hidden))
+            self.register_buffer("readout_bias_trace", torch.zeros(ctx.n_classes))
+            self.register_buffer("readout_pending", torch.zeros((), dtype=torch.long))
         self.register_buffer("seen_classes", torch.zeros(ctx.n_classes, dtype=torch.bool))
         self.register_buffer("taught_classes", torch.zeros(ctx.n_classes, dtype=torch.bool))
         # the phase in which each consolidated unit / each class was first learned (-1: none)
@@ -336,8 +377,17 @@ class StructuralLearner(Learner):
         """Whether the hidden layer still learns in the current epoch."""
         return self.epoch < self.p.plastic_epochs()
 
+    def _normalise(self, x: Tensor) -> Tensor:
+        """The input as the rule sees it (``input_norm``): x · ink / Σ_i x_i (an all-zero
+        input stays zero), or x itself."""
+        if self.p.input_norm == "none":
+            return x
+        total = x.sum(1, keepdim=True)
+        return torch.where(total > 0, x * (self.p.ink / total.clamp(min=1e-12)), x)
+
     @torch.no_grad()
     def train_step(self, x: Tensor, y: Tensor) -> None:
+        x = self._normalise(x)
         if self.hidden_plastic:
             self._hidden_step(x)
             if not self.p.readout_during_hidden:
@@ -352,7 +402,10 @@ class StructuralLearner(Learner):
         else:
             # consolidated units do not compete for learning: new inputs go to the others
             scores = scores.masked_fill(self.consolidated, float("-inf"))
-            signal = competition_signal(scores, self.competitive)
+            if self.p.competition == "rank":
+                signal = rank_signal(scores, self.p.k, self.p.rank_decay)
+            else:
+                signal = competition_signal(scores, self.competitive)
         signal = signal.masked_fill(self.consolidated, 0.0)
         if self.p.competition in ("hard", "kwta"):  # 0/1 winners: add the winners' inputs
             rows, units = signal.nonzero(as_tuple=True)
@@ -382,17 +435,21 @@ class StructuralLearner(Learner):
             self.readout.prune(new_classes[:, None] & self.consolidated[None, :])
         self.class_phase[new_classes] = self.phase_index
         self.taught_classes |= present
-        if self.p.readout in ("delta", "softmax"):
+        if self.p.readout in ("delta", "softmax", "perceptron"):
             out = h @ self.readout.w.T + self.readout_bias.w
             if self.p.phase_gate == "calibrated" and self.epoch == self.p.epochs - 1:
                 self._record_gate_moments(out)
-            if self.p.readout == "softmax":
+            if self.p.readout in ("softmax", "perceptron"):
                 self.report_objective(torch.nn.functional.cross_entropy(out, y))
                 if self.p.readout_seen_classes_only:  # normalise over the taught classes only
                     out = out.masked_fill(~self.seen_classes, float("-inf"))
-                grad_w, grad_b = softmax_delta(h, out, target)
                 eta = self.p.eta_softmax * self._readout_decay()
-                dw, db = -eta * grad_w, -eta * grad_b
+                if self.p.readout == "softmax":
+                    grad_w, grad_b = softmax_delta(h, out, target)
+                    dw, db = -eta * grad_w, -eta * grad_b
+                else:
+                    inc_w, inc_b = margin_perceptron_delta(h, out, y, self.p.perceptron_margin)
+                    dw, db = eta * inc_w, eta * inc_b
             else:
                 self.report_objective(0.5 * (target - out).square().sum(1).mean())
                 self.h_mean.lerp_(h.mean(0), 0.01)
@@ -402,8 +459,7 @@ class StructuralLearner(Learner):
             if self.p.readout_seen_classes_only:
                 taught = self.seen_classes[:, None].to(dw.dtype)
                 dw, db = dw * taught, db * taught[:, 0]
-            self.readout.apply(dw)
-            self.readout_bias.apply(db)
+            self._write_readout(dw, db)
             return
 
         self.readout.apply(
@@ -430,6 +486,29 @@ class StructuralLearner(Learner):
             [torch.tensor(float(len(top)), dtype=top.dtype), top.sum(), (top * top).sum()]
         )
         self.gate_moments[self.phase_index] += stats.to(self.gate_moments.device)
+
+    def _write_readout(self, dw: Tensor, db: Tensor) -> None:
+        """Write the readout update now, or (``readout_batches`` n > 1) add it to the transient
+        trace and write the trace's sum at every n-th batch."""
+        if self.p.readout_batches == 1:
+            self.readout.apply(dw)
+            self.readout_bias.apply(db)
+            return
+        self.readout_trace += dw
+        self.readout_bias_trace += db
+        self.readout_pending += 1
+        if int(self.readout_pending) >= self.p.readout_batches:
+            self._flush_readout()
+
+    def _flush_readout(self) -> None:
+        """Write the readout's pending summed update (if any) and clear the trace."""
+        if self.p.readout_batches == 1 or int(self.readout_pending) == 0:
+            return
+        self.readout.apply(self.readout_trace)
+        self.readout_bias.apply(self.readout_bias_trace)
+        self.readout_trace.zero_()
+        self.readout_bias_trace.zero_()
+        self.readout_pending.zero_()
 
     def _readout_decay(self) -> float:
         """Factor of the softmax readout's rate in this epoch: 1 − i / n in the i-th (from 0) of
@@ -472,6 +551,7 @@ class StructuralLearner(Learner):
     @torch.no_grad()
     def on_epoch_end(self, epoch: int) -> None:
         p = self.p
+        self._flush_readout()
         if self.hidden_plastic:
             if epoch + 1 >= p.prune_epoch:
                 if p.reserve:
@@ -498,6 +578,7 @@ class StructuralLearner(Learner):
 
     @torch.no_grad()
     def predict(self, x: Tensor) -> Tensor:
+        x = self._normalise(x)
         h = self.hidden_code(x)
         counter = active_counter()
         if counter is not None:

@@ -75,6 +75,17 @@ def competition_signal(scores: Tensor, p: CompetitiveParams) -> Tensor:
     return torch.zeros_like(scores).scatter_(1, winners, 1.0)
 
 
+def rank_signal(scores: Tensor, k: int, decay: float) -> Tensor:
+    """Graded competition: the k best units of each row get credit decay^r (r = 0 for the best,
+    1 for the second, ...), every other unit 0 (B, N)."""
+    n_units = scores.shape[1]
+    if k > n_units:
+        raise ParameterError(f"k = {k} winners but only {n_units} hidden units")
+    winners = scores.topk(k, dim=1).indices
+    credit = decay ** torch.arange(k, dtype=scores.dtype, device=scores.device)
+    return torch.zeros_like(scores).scatter_(1, winners, credit.expand(scores.shape[0], k))
+
+
 def instar_from_coincidence(
     coincidence: Tensor, activity: Tensor, w: Tensor, eta: float, batch: int
 ) -> Tensor:

@@ -76,3 +76,35 @@ def softmax_delta(h: Tensor, logits: Tensor, target: Tensor) -> tuple[Tensor, Te
         )
     err = torch.softmax(logits, dim=1) - target
     return err.T @ h / h.shape[0], err.mean(0)
+
+
+def margin_perceptron_delta(
+    h: Tensor, logits: Tensor, labels: Tensor, margin: float
+) -> tuple[Tensor, Tensor]:
+    """Multi-class margin perceptron: the *increment* ``(ΔW, Δb)`` for a batch, step size 1.
+
+    For sample b with true class c_b and rival r_b = argmax_{j ≠ c_b} logits_bj, the sample is a
+    margin violation when ``logits_b,c − logits_b,r < margin``. Only violations teach:
+    ``ΔW = (1/B) Σ_b v_b (e_c − e_r) h_bᵀ``, ``Δb = (1/B) Σ_b v_b (e_c − e_r)`` with v_b ∈ {0, 1}.
+    Each synapse uses its presynaptic activity and whether its own output unit is the target or
+    the leading rival of a violating sample; correct samples with margin write nothing. A logit
+    of −inf (a class not taught yet) is never the rival.
+    """
+    if h.dim() != 2 or logits.dim() != 2 or labels.shape != logits.shape[:1]:
+        raise ShapeError(
+            f"margin perceptron: h {tuple(h.shape)}, logits {tuple(logits.shape)}, labels "
+            f"{tuple(labels.shape)} must be (B, n_in), (B, n_out), (B,)"
+        )
+    if h.shape[0] != logits.shape[0] or logits.shape[1] < 2:
+        raise ShapeError(
+            f"margin perceptron: h {tuple(h.shape)} and logits {tuple(logits.shape)} need the same "
+            "batch and at least two classes"
+        )
+    true = logits.gather(1, labels[:, None])
+    others = logits.scatter(1, labels[:, None], float("-inf"))
+    best_other, rival = others.max(1, keepdim=True)
+    violated = ((true - best_other) < margin).to(h.dtype)
+    sign = torch.zeros_like(logits, dtype=h.dtype)
+    sign.scatter_(1, labels[:, None], violated)
+    sign.scatter_add_(1, rival, -violated)
+    return sign.T @ h / h.shape[0], sign.mean(0)

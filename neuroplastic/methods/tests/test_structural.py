@@ -286,3 +286,77 @@ def test_calibrated_gate_records_each_phases_own_outputs_and_z_scores_them():
     gated = model._gate_by_calibrated_output(out).argmax(1)
     # z_A = −0.5 vs z_B = 0.5 -> B; z_A = 0.5 vs 0.5 -> A (first); z_A = 1 vs z_B = 3 -> B
     assert gated.tolist() == [2, 0, 2]
+
+
+def test_readout_batches_write_the_summed_update_once_every_n_batches():
+    x, y = blobs(n=60)
+    model = learner(
+        preset="ten", epochs=3, prune_epoch=1, hidden_epochs=1, budget=5, readout_batches=3
+    )
+    _fit(model, x, y, 1)
+    w0, b0 = model.readout.w.detach().clone(), model.readout_bias.w.detach().clone()
+    writes = model.ledger.counts(group="readout.weight").m0
+    expected_w, expected_b = w0.clone(), b0.clone()
+    for i in range(3):
+        xb, yb = x[20 * i : 20 * (i + 1)], y[20 * i : 20 * (i + 1)]
+        h = model.hidden_code(xb)
+        err = torch.nn.functional.one_hot(yb, 3).float() - torch.softmax(h @ w0.T + b0, dim=1)
+        expected_w += model.p.eta_softmax * err.T @ h / 20
+        expected_b += model.p.eta_softmax * err.mean(0)
+        model.train_step(xb, yb)
+        if i < 2:  # summed in the trace, not written: nothing counted yet
+            assert torch.equal(model.readout.w.detach(), w0)
+            assert model.ledger.counts(group="readout.weight").m0 == writes
+    assert torch.allclose(model.readout.w.detach(), expected_w, atol=1e-5)
+    assert torch.allclose(model.readout_bias.w.detach(), expected_b, atol=1e-5)
+    model.train_step(x[:20], y[:20])
+    model.on_epoch_end(1)  # the epoch's remainder is written at its end
+    assert int(model.readout_pending) == 0
+    assert not torch.allclose(model.readout.w.detach(), expected_w, atol=1e-5)
+    _fit(model, x, y, 3)
+    assert accuracy(model, x, y) > 0.9
+
+
+def test_perceptron_readout_learns_and_correct_samples_write_nothing():
+    x, y = blobs(n=120)
+    model = learner(
+        preset="ten",
+        epochs=4,
+        prune_epoch=1,
+        hidden_epochs=1,
+        budget=5,
+        readout="perceptron",
+        perceptron_margin=0.5,
+        eta_softmax=0.5,
+    )
+    _fit(model, x, y, 4)
+    assert accuracy(model, x, y) > 0.9
+    out = model.predict(x)
+    top2 = out.topk(2, dim=1).values
+    fine = (out.argmax(1) == y) & (top2[:, 0] - top2[:, 1] >= 0.5)
+    assert fine.any()
+    w = model.readout.w.detach().clone()
+    model.train_step(x[fine][:20], y[fine][:20])
+    assert torch.equal(model.readout.w.detach(), w)
+
+
+def test_rank_competition_and_ink_normalisation_learn():
+    x, y = blobs()
+    model = learner(
+        preset="ten",
+        epochs=4,
+        prune_epoch=2,
+        hidden_epochs=2,
+        budget=5,
+        competition="rank",
+        k=3,
+        rank_decay=0.5,
+        input_norm="ink",
+        ink=4.0,
+    )
+    assert model.target_rate == pytest.approx(1.75 / 12)  # 1 + 0.5 + 0.25 credit per input
+    xb = x[:20]
+    scaled = model._normalise(xb)
+    assert torch.allclose(scaled.sum(1), torch.full((20,), 4.0))
+    _fit(model, x, y, 4)
+    assert accuracy(model, x, y) > 0.9

@@ -49,6 +49,16 @@ def test_competition_signals():
         competition_signal(s, CompetitiveParams(competition="kwta", k=4))
 
 
+def test_rank_signal_grades_the_k_best():
+    from neuroplastic.rules.competitive import rank_signal
+
+    s = torch.tensor([[0.1, 0.9, 0.5, 0.7], [0.4, 0.3, 0.2, 0.1]])
+    got = rank_signal(s, 3, 0.5)
+    assert torch.equal(got, torch.tensor([[0.0, 1.0, 0.25, 0.5], [1.0, 0.5, 0.25, 0.0]]))
+    with pytest.raises(ParameterError, match="k = 5 winners"):
+        rank_signal(s, 5, 0.5)
+
+
 def test_instar_step_hand_computed():
     x = torch.tensor([[1.0, 0.0], [0.0, 1.0]])
     y = torch.tensor([[1.0, 0.0], [1.0, 0.0]])  # unit 0 wins both samples, unit 1 none

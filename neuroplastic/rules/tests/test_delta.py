@@ -63,3 +63,20 @@ def test_softmax_delta_hand_computed_and_equals_cross_entropy_gradient():
     assert torch.allclose(gw, w.grad, atol=1e-6) and torch.allclose(gb, b.grad, atol=1e-6)
     with pytest.raises(ShapeError, match="softmax delta"):
         softmax_delta(torch.zeros(2, 3), torch.zeros(2, 2), torch.zeros(3, 2))
+
+
+def test_margin_perceptron_hand_computed():
+    from neuroplastic.rules.delta import margin_perceptron_delta
+
+    h = torch.tensor([[1.0, 2.0], [3.0, 0.0], [0.0, 1.0]])
+    logits = torch.tensor([[2.0, 1.5, 0.0], [0.0, 5.0, 1.0], [float("-inf"), 0.0, 3.0]])
+    labels = torch.tensor([0, 1, 2])
+    dw, db = margin_perceptron_delta(h, logits, labels, margin=1.0)
+    # sample 0: 2 - 1.5 < 1 -> +h to class 0, -h to class 1; sample 1: 5 - 1 >= 1, nothing;
+    # sample 2: 3 - 0 >= 1, nothing (the -inf class is never the rival)
+    assert torch.allclose(dw, torch.tensor([[1.0, 2.0], [-1.0, -2.0], [0.0, 0.0]]) / 3)
+    assert torch.allclose(db, torch.tensor([1.0, -1.0, 0.0]) / 3)
+    dw0, _ = margin_perceptron_delta(h, logits, labels, margin=0.0)
+    assert torch.count_nonzero(dw0) == 0  # every sample is right: nothing is written
+    with pytest.raises(ShapeError, match="margin perceptron"):
+        margin_perceptron_delta(h, logits, labels[:2], margin=1.0)
