@@ -176,6 +176,11 @@ class StructuralParams(TrainingParams):
     perceptron_margin: float = Field(
         1.0, ge=0, le=1e4, description="margin of the perceptron readout (in output units)"
     )
+    readout_centred: bool = Field(
+        False,
+        description="softmax / perceptron readout on the centred code h − h̄ (h̄: each hidden "
+        "unit's running mean activity, a local trace): out = W (h − h̄) + b, ΔW ∝ (h − h̄)",
+    )
     readout_batches: int = Field(
         1,
         ge=1,
@@ -436,6 +441,11 @@ class StructuralLearner(Learner):
         self.class_phase[new_classes] = self.phase_index
         self.taught_classes |= present
         if self.p.readout in ("delta", "softmax", "perceptron"):
+            if self.p.readout_centred and self.p.readout != "delta":
+                if not bool(self.h_mean.any()):  # the first readout batch starts the trace
+                    self.h_mean.copy_(h.mean(0))
+                self.h_mean.lerp_(h.mean(0), 0.01)
+                h = h - self.h_mean
             out = h @ self.readout.w.T + self.readout_bias.w
             if self.p.phase_gate == "calibrated" and self.epoch == self.p.epochs - 1:
                 self._record_gate_moments(out)
@@ -585,6 +595,8 @@ class StructuralLearner(Learner):
             counter.add_linear(x, self.hidden.w, None)
             counter.add_linear(h, self.readout.w, self.readout_bias.w)
         out = h @ self.readout.w.T + self.readout_bias.w
+        if self.p.readout_centred and self.p.readout in ("softmax", "perceptron"):
+            out = out - self.readout.w @ self.h_mean  # W (h − h̄) + b: a constant per class
         if self.p.phase_gate != "off" and self.phase_index > 0:
             out = self._gate_by_phase(x, out)
         return out

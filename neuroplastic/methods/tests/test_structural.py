@@ -360,3 +360,16 @@ def test_rank_competition_and_ink_normalisation_learn():
     assert torch.allclose(scaled.sum(1), torch.full((20,), 4.0))
     _fit(model, x, y, 4)
     assert accuracy(model, x, y) > 0.9
+
+
+def test_centred_readout_reads_h_minus_its_running_mean():
+    x, y = blobs(n=120)
+    model = learner(
+        preset="ten", epochs=3, prune_epoch=1, hidden_epochs=1, budget=5, readout_centred=True
+    )
+    _fit(model, x, y, 3)
+    assert model.h_mean.any()
+    h = model.hidden_code(x)
+    expected = (h - model.h_mean) @ model.readout.w.detach().T + model.readout_bias.w.detach()
+    assert torch.allclose(model.predict(x), expected, atol=1e-5)
+    assert accuracy(model, x, y) > 0.9
