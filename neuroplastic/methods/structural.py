@@ -177,9 +177,11 @@ class StructuralParams(TrainingParams):
         1.0, ge=0, le=1e4, description="margin of the perceptron readout (in output units)"
     )
     readout_centred: bool = Field(
-        False,
+        True,
         description="softmax / perceptron readout on the centred code h − h̄ (h̄: each hidden "
-        "unit's running mean activity, a local trace): out = W (h − h̄) + b, ΔW ∝ (h − h̄)",
+        "unit's running mean activity, a local trace learned in the first phase and then kept, "
+        "so old classes' outputs do not drift in later phases): out = W (h − h̄) + b, "
+        "ΔW ∝ (h − h̄)",
     )
     readout_batches: int = Field(
         1,
@@ -442,9 +444,10 @@ class StructuralLearner(Learner):
         self.taught_classes |= present
         if self.p.readout in ("delta", "softmax", "perceptron"):
             if self.p.readout_centred and self.p.readout != "delta":
-                if not bool(self.h_mean.any()):  # the first readout batch starts the trace
-                    self.h_mean.copy_(h.mean(0))
-                self.h_mean.lerp_(h.mean(0), 0.01)
+                if self.phase_index == 0:  # h̄ is learned in the first phase, then kept
+                    if not bool(self.h_mean.any()):  # the first readout batch starts the trace
+                        self.h_mean.copy_(h.mean(0))
+                    self.h_mean.lerp_(h.mean(0), 0.01)
                 h = h - self.h_mean
             out = h @ self.readout.w.T + self.readout_bias.w
             if self.p.phase_gate == "calibrated" and self.epoch == self.p.epochs - 1:

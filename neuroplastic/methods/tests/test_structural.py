@@ -169,6 +169,7 @@ def test_presets_fill_only_what_is_not_set():
     ten, table2 = _params(), _params(preset="table2")
     assert (ten.competition, ten.budget, ten.readout, ten.reserve) == ("hard", 15, "softmax", False)
     assert (ten.receptive_field, table2.receptive_field) == (12, 0)
+    assert ten.readout_centred and ten.readout_batches == 1
     assert (table2.competition, table2.k, table2.budget, table2.readout) == ("kwta", 5, 7, "delta")
     assert (table2.epochs, table2.prune_epoch, table2.hidden_epochs) == (10, 4, None)
     mixed = _params(preset="table2", budget=9, readout="softmax")
@@ -194,7 +195,9 @@ def test_quick_takes_small_batches_unless_the_batch_size_is_set():
 
 def test_softmax_readout_is_the_local_cross_entropy_delta_rule():
     x, y = blobs(n=60)
-    model = learner(preset="ten", epochs=3, prune_epoch=1, hidden_epochs=1, budget=5)
+    model = learner(
+        preset="ten", epochs=3, prune_epoch=1, hidden_epochs=1, budget=5, readout_centred=False
+    )
     _fit(model, x, y, 1)  # the hidden epoch: the readout has not learned yet
     assert torch.count_nonzero(model.readout.w.detach()) == 0
     xb, yb = x[:20], y[:20]
@@ -291,7 +294,13 @@ def test_calibrated_gate_records_each_phases_own_outputs_and_z_scores_them():
 def test_readout_batches_write_the_summed_update_once_every_n_batches():
     x, y = blobs(n=60)
     model = learner(
-        preset="ten", epochs=3, prune_epoch=1, hidden_epochs=1, budget=5, readout_batches=3
+        preset="ten",
+        epochs=3,
+        prune_epoch=1,
+        hidden_epochs=1,
+        budget=5,
+        readout_batches=3,
+        readout_centred=False,
     )
     _fit(model, x, y, 1)
     w0, b0 = model.readout.w.detach().clone(), model.readout_bias.w.detach().clone()
