@@ -227,13 +227,20 @@ class StructuralParams(TrainingParams):
         "first phase",
     )
     phase_gate: Literal["off", "confidence", "calibrated", "template", "match"] = Field(
-        "confidence",
+        "calibrated",
         description="after several phases, only the classes of one phase compete at the "
         "output: the phase whose readout is most confident (confidence), whose largest output "
         "is highest relative to its own training samples' (calibrated: z-score against the "
         "mean and s.d. of that phase's largest output in its last epoch), or whose hidden unit "
         "matches the input best (template: largest fraction of its template present; match: "
         "nearest prototype); no effect in one-phase training",
+    )
+    gate_margin: float = Field(
+        0.25,
+        ge=0,
+        le=100,
+        description="calibrated gate: phase p's z-score is lowered by gate_margin x p, so a "
+        "later phase must beat an earlier one by this many standard deviations",
     )
     readout_phase_units: bool = Field(
         True,
@@ -623,10 +630,11 @@ class StructuralLearner(Learner):
 
     def _gate_by_calibrated_output(self, out: Tensor) -> Tensor:
         """Only the classes of the phase whose largest output is highest *relative to that
-        phase's own training samples* compete: z_p = (max_{c in p} out_c − μ_p) / σ_p, with μ_p
-        and σ_p the mean and s.d. of that maximum over the phase's samples in its last epoch
-        (recorded then; no sample of another phase is needed). A phase without recorded moments
-        competes with z = 0."""
+        phase's own training samples* compete: the phase p (from 0) with the largest
+        z_p − δ p, z_p = (max_{c in p} out_c − μ_p) / σ_p, with μ_p and σ_p the mean and s.d. of
+        that maximum over the phase's samples in its last epoch (recorded then; no sample of
+        another phase is needed) and δ = ``gate_margin`` (a later phase must be more typical of
+        itself by δ standard deviations). A phase without recorded moments has z = 0."""
         phases = self.class_phase
         n, total, squares = self.gate_moments[: self.phase_index + 1].unbind(1)
         mean = (total / n.clamp(min=1)).float()
@@ -636,7 +644,8 @@ class StructuralLearner(Learner):
             members = phases == phase
             if bool(members.any()):
                 top = out[:, members].max(1).values
-                score[:, phase] = (top - mean[phase]) / sd[phase].float() if n[phase] > 1 else 0.0
+                z = (top - mean[phase]) / sd[phase].float() if n[phase] > 1 else 0.0
+                score[:, phase] = z - self.p.gate_margin * phase
         best_phase = score.argmax(1)
         other = phases[None, :] != best_phase[:, None]
         return out.masked_fill(other & (phases[None, :] >= 0), -1e4)

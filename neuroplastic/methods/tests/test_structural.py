@@ -285,10 +285,12 @@ def test_calibrated_gate_records_each_phases_own_outputs_and_z_scores_them():
     model.gate_moments[:2] = torch.tensor(
         [[4.0, 4 * 10.0, 4 * (100.0 + 4.0)], [4.0, 4 * 1.0, 4 * (1.0 + 1.0)]], dtype=torch.float64
     )  # phase A: μ 10, σ 2; phase B: μ 1, σ 1
-    out = torch.tensor([[9.0, 0.0, 1.5], [11.0, 0.0, 1.5], [12.0, 0.0, 4.0]])
-    gated = model._gate_by_calibrated_output(out).argmax(1)
-    # z_A = −0.5 vs z_B = 0.5 -> B; z_A = 0.5 vs 0.5 -> A (first); z_A = 1 vs z_B = 3 -> B
-    assert gated.tolist() == [2, 0, 2]
+    out = torch.tensor([[9.0, 0.0, 1.5], [11.0, 0.0, 1.6], [12.0, 0.0, 4.0]])
+    # z_A = −0.5 vs z_B = 0.5; z_A = 0.5 vs z_B = 0.6; z_A = 1 vs z_B = 3
+    assert model.p.gate_margin == 0.25  # phase B (index 1) needs 0.25 s.d. more than A
+    assert model._gate_by_calibrated_output(out).argmax(1).tolist() == [2, 0, 2]
+    model.p = model.p.model_copy(update={"gate_margin": 0.0})
+    assert model._gate_by_calibrated_output(out).argmax(1).tolist() == [2, 2, 2]
 
 
 def test_readout_batches_write_the_summed_update_once_every_n_batches():
