@@ -41,5 +41,6 @@ def test_method_models_generate_widgets() -> None:
     specs = widget_specs("method", model)
     assert len(specs) == len(model.model_fields)
     kinds = {s.key: s.kind for s in specs}
-    assert kinds["method.competition"] == "radio"
+    assert kinds["method.readout"] == "radio"  # 4 choices
+    assert kinds["method.competition"] == "select"  # 5 choices (rank since issue 20)
     assert kinds["method.homeostasis"] == "checkbox"
