@@ -87,9 +87,9 @@ FAMILIES: dict[str, str] = {
 }
 #: budget → (hidden units, input synapses per unit) of the structural rule (REPRODUCING §2e)
 STRUCTURAL_CELLS: dict[int, tuple[int, int]] = {
-    10_000: (500, 10),
-    25_000: (1000, 15),
-    80_000: (3000, 16),
+    10_000: (700, 4),
+    25_000: (1600, 5),
+    80_000: (5000, 5),
 }
 #: the structural rule's settings at every budget beyond hidden and per-unit budget: none, its
 #: ten-class defaults (preset ``ten``: hard WTA, no reserve, 2 Hebbian + 4 softmax-readout epochs)

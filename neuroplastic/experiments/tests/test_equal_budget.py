@@ -19,8 +19,8 @@ from neuroplastic.params import build_params
 
 def test_cell_settings_at_the_tabled_budgets():
     s = cell_settings("structural", 10_000)
-    assert (s.method, s.hidden, s.overrides["budget"]) == ("structural", 500, 10)
-    assert s.overrides == {"budget": 10}  # the rule's ten-class defaults otherwise
+    assert (s.method, s.hidden, s.overrides["budget"]) == ("structural", 700, 4)
+    assert s.overrides == {"budget": 4}  # the rule's ten-class defaults otherwise
     # structural synapses h (k + 11) + 10 land near each budget
     for budget in (10_000, 25_000, 80_000):
         c = cell_settings("structural", budget)
@@ -38,9 +38,9 @@ def test_cell_settings_at_the_tabled_budgets():
 
 
 def test_cell_settings_elsewhere_and_in_quick_mode():
-    # 2,000: nearest tabled budget 10k gives k = 10, so h = round(1990 / 21) = 95
+    # 2,000: nearest tabled budget 10k gives k = 4, so h = round(1990 / 15) = 133
     s = cell_settings("structural", 2000)
-    assert (s.hidden, s.overrides["budget"]) == (95, 10)
+    assert (s.hidden, s.overrides["budget"]) == (133, 4)
     assert cell_settings("narrow-backprop", 300).hidden == 1  # never zero units
     q = cell_settings("structural", 10_000, quick=True)
     assert "epochs" not in q.overrides and "prune_epoch" not in q.overrides
