@@ -232,7 +232,7 @@ class Trainer:
         if self.on_eval is not None:
             self.on_eval(point)  # logged first: a non-finite objective is kept in the store
         self._check_diverged(point)
-        reason = at_chance(point.val_accuracy, y_val)
+        reason = at_chance(point.val_accuracy, y_val) if self.learner.readout_trained else None
         if reason is not None and not self._warned_chance and self.on_warning is not None:
             self._warned_chance = True
             self.on_warning(f"validation {reason} after {point.samples_seen:,} samples")

@@ -102,6 +102,16 @@ class Learner(nn.Module, ABC):
         Learners with a plasticity schedule restart it here. Default: nothing.
         """
 
+    @property
+    def readout_trained(self) -> bool:
+        """Whether the output the learner predicts with has been taught yet.
+
+        False while only an unsupervised stage has learned (e.g. Hebbian hidden epochs before a
+        separate readout stage): the training loop does not call validation accuracy "at
+        chance" then, since nothing yet maps the code to classes. Default: True.
+        """
+        return True
+
     def on_epoch_end(self, epoch: int) -> None:
         """Called by the training loop after epoch ``epoch`` (0-based) has been trained.
 

@@ -383,6 +383,7 @@ class StructuralLearner(Learner):
         self.phase_index = 0
         self.epoch = 0
         self.trained_epochs = 0
+        self.readout_steps = 0  # readout training steps in the current phase
         self.silent = SilentTracker(p.silent_eps, p.silent_patience)
 
     # ------------------------------------------------------------ learning
@@ -390,6 +391,12 @@ class StructuralLearner(Learner):
     def hidden_plastic(self) -> bool:
         """Whether the hidden layer still learns in the current epoch."""
         return self.epoch < self.p.plastic_epochs()
+
+    @property
+    def readout_trained(self) -> bool:
+        """False until the readout has taken a step in the current phase (it learns only after
+        the hidden epochs unless ``readout_during_hidden``)."""
+        return self.readout_steps > 0
 
     def _normalise(self, x: Tensor) -> Tensor:
         """The input as the rule sees it (``input_norm``): x · ink / Σ_i x_i (an all-zero
@@ -437,6 +444,7 @@ class StructuralLearner(Learner):
             self.hidden_bias.apply(db.masked_fill(self.consolidated, 0.0))
 
     def _readout_step(self, x: Tensor, y: Tensor) -> None:
+        self.readout_steps += 1
         h = self.hidden_code(x)
         target = one_hot(y, self.n_classes, h.dtype)
         present = target.sum(0) > 0
@@ -545,6 +553,7 @@ class StructuralLearner(Learner):
         learning and are exempt from reserve and budget pruning, so the new phase is learned by
         the reserve. With ``readout_seen_classes_only``, the set of taught classes restarts.
         """
+        self.readout_steps = 0
         if self.p.consolidate and self.trained_epochs > 0:
             newly = self.hidden.mask.any(1) & ~self.consolidated
             self.unit_phase[newly] = self.phase_index
@@ -697,6 +706,7 @@ class StructuralLearner(Learner):
         return {
             "epoch": self.epoch,
             "trained_epochs": self.trained_epochs,
+            "readout_steps": self.readout_steps,
             "phase_index": self.phase_index,
             "silent_count": self.silent.count,
         }
@@ -704,6 +714,7 @@ class StructuralLearner(Learner):
     def load_learner_state(self, state: dict[str, Any]) -> None:
         self.epoch = int(state["epoch"])
         self.trained_epochs = int(state.get("trained_epochs", self.epoch))
+        self.readout_steps = int(state.get("readout_steps", 0))
         self.phase_index = int(state.get("phase_index", 0))
         self.silent.count = state["silent_count"]
 

@@ -384,3 +384,20 @@ def test_centred_readout_reads_h_minus_its_running_mean():
     expected = (h - model.h_mean) @ model.readout.w.detach().T + model.readout_bias.w.detach()
     assert torch.allclose(model.predict(x), expected, atol=1e-5)
     assert accuracy(model, x, y) > 0.9
+
+
+def test_no_at_chance_warning_before_the_readout_has_learned():
+    """After the Hebbian-only epochs the untaught readout is at chance by construction; the
+    trainer warns only once the readout has had an epoch (here it stays at chance: unrelated
+    validation labels, all one class)."""
+    g = torch.Generator().manual_seed(1)
+    x, y = torch.rand(400, 20, generator=g), torch.randint(0, 3, (400,), generator=g)
+    xv, yv = torch.rand(300, 20, generator=g), torch.zeros(300, dtype=torch.long)
+    model = learner(preset="ten", epochs=3, hidden_epochs=2, budget=5, receptive_field=0)
+    assert not model.readout_trained
+    warnings: list[str] = []
+    Trainer(model, LoopSettings(epochs=3, batch_size=20), on_warning=warnings.append).fit(
+        x, y, xv, yv
+    )
+    assert model.readout_trained
+    assert len(warnings) == 1 and "after 1,200 samples" in warnings[0]
