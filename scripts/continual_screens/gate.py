@@ -3,21 +3,11 @@
 # PYTHONPATH=. and SCREENS_DIR (where diag.py saves trained learners and the others read them).
 """Analyse a saved continual learner: where do new-digit errors go?"""
 
-import os
 import sys, torch
 
-torch.set_num_threads(1)
-from neuroplastic.runs import Experiment, build_learner, load_data, method_params
+from saved import load_saved
 
-ck = torch.load(f"{os.environ.get('SCREENS_DIR', '.')}/{sys.argv[1]}.pt")
-exp = Experiment(
-    classes=list(range(10)), hidden=[ck["hidden"]], seed=0, device="cpu", progress=False
-)
-params = method_params("structural", ck["over"], False)
-data = load_data(exp)
-L = build_learner("structural", params, exp, data, torch.device("cpu"))
-L.load_state_dict(ck["state"])
-L.load_learner_state(ck["lstate"])
+L, data = load_saved(sys.argv[1])
 print(
     "unit_phase counts",
     torch.bincount(L.unit_phase + 1).tolist(),

@@ -1,21 +1,11 @@
 # ruff: noqa
 # Screen script of issue 20 round two (REPRODUCING.md §2d): run from the repository root with
 # PYTHONPATH=. and SCREENS_DIR (where diag.py saves trained learners and the others read them).
-import os
 import sys, torch
 
-torch.set_num_threads(1)
-from neuroplastic.runs import Experiment, build_learner, load_data, method_params
+from saved import load_saved
 
-ck = torch.load(f"{os.environ.get('SCREENS_DIR', '.')}/{sys.argv[1]}.pt")
-exp = Experiment(
-    classes=list(range(10)), hidden=[ck["hidden"]], seed=0, device="cpu", progress=False
-)
-params = method_params("structural", ck["over"], False)
-data = load_data(exp)
-L = build_learner("structural", params, exp, data, torch.device("cpu"))
-L.load_state_dict(ck["state"])
-L.load_learner_state(ck["lstate"])
+L, data = load_saved(sys.argv[1])
 w = L.hidden.w.detach()
 connected = L.hidden.mask.any(1)
 A = L.consolidated & connected

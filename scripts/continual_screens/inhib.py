@@ -3,25 +3,15 @@
 # PYTHONPATH=. and SCREENS_DIR (where diag.py saves trained learners and the others read them).
 """Offline: after phase B, A-rows learn inhibitory weights from B-units on B data where the gate errs."""
 
-import os
 import sys, torch
 
-torch.set_num_threads(1)
-from neuroplastic.runs import Experiment, build_learner, load_data, method_params
+from saved import load_saved
 
-ck = torch.load(f"{os.environ.get('SCREENS_DIR', '.')}/{sys.argv[1]}.pt")
+L, data = load_saved(sys.argv[1])
 eta = float(sys.argv[2])
 margin = float(sys.argv[3])
 epochs = int(sys.argv[4])
 stat = sys.argv[5]
-exp = Experiment(
-    classes=list(range(10)), hidden=[ck["hidden"]], seed=0, device="cpu", progress=False
-)
-params = method_params("structural", ck["over"], False)
-data = load_data(exp)
-L = build_learner("structural", params, exp, data, torch.device("cpu"))
-L.load_state_dict(ck["state"])
-L.load_learner_state(ck["lstate"])
 connected = L.hidden.mask.any(1)
 Bu = (connected & ~L.consolidated).float()
 W = L.readout.w.detach().clone()
