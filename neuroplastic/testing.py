@@ -170,7 +170,9 @@ Make = Callable[[BuildContext], Learner]
 N_FEATURES, N_CLASSES, BATCH = 10, 4, 8
 
 
-def _context(seed: int, hidden: tuple[int, ...]) -> BuildContext:
+def toy_context(seed: int, hidden: tuple[int, ...]) -> BuildContext:
+    """The contract checks' task: N_FEATURES inputs, N_CLASSES classes, the given hidden widths,
+    a fresh ledger and weights drawn from ``seed``, on the CPU (also the method tests' toy)."""
     return BuildContext(
         N_FEATURES,
         N_CLASSES,
@@ -200,7 +202,7 @@ class _Subject:
 
     def build(self, seed: int = 0) -> Learner:
         torch.manual_seed(seed)
-        learner = self.make(_context(seed, self.hidden))
+        learner = self.make(toy_context(seed, self.hidden))
         if self.restrict is not None:
             attach_restriction(learner.roles(self.name), self.restrict)
         if self.cache is not None:

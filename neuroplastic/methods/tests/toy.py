@@ -3,24 +3,16 @@ of 12, built on the CPU with a fresh ledger."""
 
 import torch
 
-from neuroplastic.energy.ledger import Ledger
-from neuroplastic.methods import BuildContext, Learner, get_method
+from neuroplastic.methods import Learner, get_method
+from neuroplastic.testing import N_CLASSES, N_FEATURES, toy_context
 
-N_FEATURES, N_CLASSES, HIDDEN = 10, 4, (12,)
+HIDDEN = (12,)
 
 
 def toy_learner(name, seed=0, hidden=HIDDEN, **params) -> Learner:
     """Method ``name`` built for N_FEATURES-``hidden``-N_CLASSES, weights drawn from ``seed``."""
     method = get_method(name)
-    ctx = BuildContext(
-        N_FEATURES,
-        N_CLASSES,
-        hidden,
-        Ledger(),
-        torch.Generator().manual_seed(seed),
-        torch.device("cpu"),
-    )
-    return method.build(ctx, method.params_model(**params))
+    return method.build(toy_context(seed, hidden), method.params_model(**params))
 
 
 def toy_data(n=96, seed=0):
